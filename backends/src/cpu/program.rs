@@ -1,0 +1,481 @@
+//! Evaluation of expression programs, tile by tile.
+//!
+//! The output block is produced in tiles of [`TILE`] elements (C order). For each tile every
+//! instruction runs once as a tight loop over the tile (one `match` per instruction and tile,
+//! not per element), reading its operands from small tile registers that stay in cache. So a
+//! program of any length makes one pass over its inputs and output in memory, with no
+//! intermediate array, and the inner loops are monomorphic and vectorizable.
+
+use super::num::{cast, Num};
+use crate::KernelError;
+use chunkwise_ir::program::{operands, BinaryOp, CmpOp, Instr, Program, UnaryOp};
+use chunkwise_ir::{with_dtype, DType, DynArray, Element, Scalar};
+use ndarray::{ArrayD, IxDyn};
+
+/// Elements per tile: 1024 f64 is 8 KiB per register.
+pub const TILE: usize = 1024;
+
+/// One register: a tile of values of one type.
+#[derive(Debug)]
+enum Tile {
+    Bool(Vec<bool>),
+    U8(Vec<u8>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+macro_rules! with_tile {
+    ($tile:expr, $v:ident => $body:expr) => {
+        match $tile {
+            Tile::Bool($v) => $body,
+            Tile::U8($v) => $body,
+            Tile::I32($v) => $body,
+            Tile::I64($v) => $body,
+            Tile::F32($v) => $body,
+            Tile::F64($v) => $body,
+        }
+    };
+}
+
+/// Typed access to a [`Tile`].
+trait TileElem: Num {
+    fn tile(len: usize) -> Tile;
+    fn get(t: &Tile) -> &[Self];
+    fn get_mut(t: &mut Tile) -> &mut [Self];
+}
+
+macro_rules! tile_elem {
+    ($($t:ty => $v:ident),*) => {$(
+        impl TileElem for $t {
+            fn tile(len: usize) -> Tile { Tile::$v(vec![<$t>::default(); len]) }
+            fn get(t: &Tile) -> &[Self] { match t { Tile::$v(v) => v, _ => unreachable!("register type checked at build") } }
+            fn get_mut(t: &mut Tile) -> &mut [Self] { match t { Tile::$v(v) => v, _ => unreachable!("register type checked at build") } }
+        }
+    )*};
+}
+tile_elem!(bool => Bool, u8 => U8, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+
+fn new_tile(dt: DType, len: usize) -> Tile {
+    with_dtype!(dt, T => <T as TileElem>::tile(len))
+}
+
+/// Where an instruction's value lives during a tile.
+#[derive(Clone, Copy, Debug)]
+enum Loc {
+    /// Register `r`.
+    Reg(usize),
+    /// Input `k` (contiguous, sliced at the tile offset).
+    Input(usize),
+}
+
+/// An input prepared for tiling: contiguous data in C order of the output block, or one
+/// repeated value.
+enum Prepared {
+    Contig(DynArray),
+    Scalar(Scalar),
+}
+
+/// An input of a program, broadcast to the output block shape (C order).
+fn prepare(input: &DynArray, shape: &[usize]) -> Result<Prepared, KernelError> {
+    if input.len() == 1 && shape.iter().product::<usize>() != 1 {
+        return Ok(Prepared::Scalar(input.get_flat(0).expect("one element")));
+    }
+    chunkwise_ir::with_array!(input, a => {
+        if a.shape() == shape && a.is_standard_layout() {
+            return Ok(Prepared::Contig(input.clone()));
+        }
+        let view = a.broadcast(IxDyn(shape)).ok_or_else(|| {
+            KernelError::BadInput(format!(
+                "input block of shape {:?} does not broadcast to {shape:?}",
+                a.shape()
+            ))
+        })?;
+        Ok(Prepared::Contig(Element::wrap(view.to_owned().into_shared())))
+    })
+}
+
+/// Evaluates `p` on `inputs` (each already aligned to the output's axes: same number of
+/// dimensions, length 1 or the output length on each axis) into a block of `shape`.
+pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArray, KernelError> {
+    if inputs.len() != p.inputs().len() {
+        return Err(KernelError::BadInput(format!(
+            "program takes {} inputs, got {}",
+            p.inputs().len(),
+            inputs.len()
+        )));
+    }
+    for (k, (x, dt)) in inputs.iter().zip(p.inputs()).enumerate() {
+        if x.dtype() != *dt {
+            return Err(KernelError::BadInput(format!(
+                "program input {k} must be {dt}, got {}",
+                x.dtype()
+            )));
+        }
+    }
+    let instrs = p.instrs();
+    // A bare input: share it (broadcast if needed).
+    if let [Instr::Input { i }] = instrs {
+        let x = &inputs[*i as usize];
+        if x.shape() == shape {
+            return Ok(x.clone());
+        }
+    }
+    let prepared = inputs
+        .iter()
+        .map(|x| prepare(x, shape))
+        .collect::<Result<Vec<_>, _>>()?;
+    let total: usize = shape.iter().product();
+    let out_dt = p.output_dtype();
+    let mut out = new_tile(out_dt, total);
+
+    // Register allocation with reuse after last use. Constants and scalar inputs get
+    // registers filled once.
+    let n = instrs.len();
+    let mut last_use = vec![0usize; n];
+    for (i, ins) in instrs.iter().enumerate() {
+        for o in operands(ins) {
+            last_use[o as usize] = i;
+        }
+    }
+    let dtypes = p.dtypes();
+    let mut regs: Vec<Tile> = Vec::new();
+    let mut reg_dt: Vec<DType> = Vec::new();
+    let mut free: Vec<usize> = Vec::new();
+    let mut loc: Vec<Loc> = Vec::with_capacity(n);
+    let mut pinned = vec![false; n];
+    let tile_len = TILE.min(total.max(1));
+    for (i, ins) in instrs.iter().enumerate() {
+        let fixed = match ins {
+            Instr::Const { .. } => true,
+            Instr::Input { i: k } => matches!(prepared[*k as usize], Prepared::Scalar(_)),
+            _ => false,
+        };
+        if let (Instr::Input { i: k }, false) = (ins, fixed) {
+            loc.push(Loc::Input(*k as usize));
+            continue;
+        }
+        let dt = dtypes[i];
+        let r = if fixed {
+            None
+        } else {
+            free.iter().position(|&r| reg_dt[r] == dt).map(|p| free.swap_remove(p))
+        };
+        let r = r.unwrap_or_else(|| {
+            regs.push(new_tile(dt, tile_len));
+            reg_dt.push(dt);
+            regs.len() - 1
+        });
+        loc.push(Loc::Reg(r));
+        pinned[i] = fixed;
+        if fixed {
+            let value = match ins {
+                Instr::Const { value } => *value,
+                Instr::Input { i: k } => match prepared[*k as usize] {
+                    Prepared::Scalar(s) => s,
+                    Prepared::Contig(_) => unreachable!("fixed inputs are scalars"),
+                },
+                _ => unreachable!("only constants and scalar inputs are fixed"),
+            };
+            with_tile!(&mut regs[r], v => v.fill(Element::from_scalar(value)));
+        }
+        // Free operands whose last use is this instruction (after allocating the output).
+        for o in operands(ins) {
+            let o = o as usize;
+            if last_use[o] == i && !pinned[o] {
+                if let Loc::Reg(r) = loc[o] {
+                    if !free.contains(&r) {
+                        free.push(r);
+                    }
+                }
+            }
+        }
+    }
+
+    let mut off = 0;
+    while off < total {
+        let len = tile_len.min(total - off);
+        for (i, ins) in instrs.iter().enumerate() {
+            if pinned[i] || matches!(loc[i], Loc::Input(_)) {
+                continue;
+            }
+            let Loc::Reg(r) = loc[i] else { continue };
+            let last = i == n - 1;
+            let mut dst = if last {
+                None
+            } else {
+                Some(std::mem::replace(&mut regs[r], Tile::Bool(Vec::new())))
+            };
+            {
+                let ctx = Ctx {
+                    regs: &regs,
+                    loc: &loc,
+                    inputs: &prepared,
+                    off,
+                    len,
+                };
+                let (target, toff) = match dst.as_mut() {
+                    Some(t) => (t, 0),
+                    None => (&mut out, off),
+                };
+                run(ins, &ctx, dtypes, target, toff)?;
+            }
+            if let Some(t) = dst {
+                regs[r] = t;
+            }
+        }
+        // An output that is an input or a constant is copied.
+        if let Loc::Input(_) = loc[n - 1] {
+            copy_into(&Ctx { regs: &regs, loc: &loc, inputs: &prepared, off, len }, n - 1, &mut out, off, dtypes[n - 1]);
+        } else if pinned[n - 1] {
+            copy_into(&Ctx { regs: &regs, loc: &loc, inputs: &prepared, off, len }, n - 1, &mut out, off, dtypes[n - 1]);
+        }
+        off += len;
+    }
+    with_tile!(out, v => Ok(Element::wrap(ArrayD::from_shape_vec(IxDyn(shape), v).expect("length matches shape").into_shared())))
+}
+
+struct Ctx<'a> {
+    regs: &'a [Tile],
+    loc: &'a [Loc],
+    inputs: &'a [Prepared],
+    off: usize,
+    len: usize,
+}
+
+impl Ctx<'_> {
+    fn operand<T: TileElem>(&self, i: u32) -> &[T] {
+        match self.loc[i as usize] {
+            Loc::Reg(r) => &T::get(&self.regs[r])[..self.len],
+            Loc::Input(k) => match &self.inputs[k] {
+                Prepared::Contig(a) => {
+                    let s = a
+                        .as_typed::<T>()
+                        .and_then(|x| x.as_slice_memory_order())
+                        .expect("prepared inputs are contiguous and typed");
+                    &s[self.off..self.off + self.len]
+                }
+                Prepared::Scalar(_) => unreachable!("scalar inputs live in registers"),
+            },
+        }
+    }
+}
+
+fn copy_into(ctx: &Ctx<'_>, i: usize, out: &mut Tile, off: usize, dt: DType) {
+    with_dtype!(dt, T => {
+        let src = ctx.operand::<T>(i as u32);
+        T::get_mut(out)[off..off + ctx.len].copy_from_slice(src);
+    })
+}
+
+fn run(ins: &Instr, ctx: &Ctx<'_>, dtypes: &[DType], dst: &mut Tile, off: usize) -> Result<(), KernelError> {
+    let len = ctx.len;
+    match *ins {
+        Instr::Input { .. } | Instr::Const { .. } => {}
+        Instr::Unary { f, a } => {
+            with_dtype!(dtypes[a as usize], T => {
+                let x = ctx.operand::<T>(a);
+                match f {
+                    UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite => {
+                        let o = &mut bool::get_mut(dst)[off..off + len];
+                        match f {
+                            UnaryOp::IsNan => map1(x, o, |v| v.is_nan()),
+                            UnaryOp::IsInf => map1(x, o, |v| v.is_inf()),
+                            _ => map1(x, o, |v| !v.is_nan() && !v.is_inf()),
+                        }
+                    }
+                    _ => unary::<T>(f, x, &mut T::get_mut(dst)[off..off + len]),
+                }
+            })
+        }
+        Instr::Binary { f, a, b } => {
+            with_dtype!(dtypes[a as usize], T => {
+                binary::<T>(f, ctx.operand::<T>(a), ctx.operand::<T>(b), &mut T::get_mut(dst)[off..off + len])
+            })
+        }
+        Instr::Compare { f, a, b } => {
+            with_dtype!(dtypes[a as usize], T => {
+                compare::<T>(f, ctx.operand::<T>(a), ctx.operand::<T>(b), &mut bool::get_mut(dst)[off..off + len])
+            })
+        }
+        Instr::Where { c, a, b } => {
+            with_dtype!(dtypes[a as usize], T => {
+                let (c, x, y) = (ctx.operand::<bool>(c), ctx.operand::<T>(a), ctx.operand::<T>(b));
+                let o = &mut T::get_mut(dst)[off..off + len];
+                for i in 0..len {
+                    o[i] = if c[i] { x[i] } else { y[i] };
+                }
+            })
+        }
+        Instr::Cast { to, a } => {
+            with_dtype!(dtypes[a as usize], A => {
+                with_dtype!(to, B => {
+                    map1(ctx.operand::<A>(a), &mut B::get_mut(dst)[off..off + len], cast::<A, B>)
+                })
+            })
+        }
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn map1<A: Copy, B>(x: &[A], o: &mut [B], f: impl Fn(A) -> B) {
+    for (o, &v) in o.iter_mut().zip(x) {
+        *o = f(v);
+    }
+}
+
+#[inline(always)]
+fn map2<A: Copy, B>(x: &[A], y: &[A], o: &mut [B], f: impl Fn(A, A) -> B) {
+    let n = o.len();
+    let (x, y) = (&x[..n], &y[..n]);
+    for i in 0..n {
+        o[i] = f(x[i], y[i]);
+    }
+}
+
+fn binary<T: Num>(f: BinaryOp, x: &[T], y: &[T], o: &mut [T]) {
+    match f {
+        BinaryOp::Add => map2(x, y, o, T::add),
+        BinaryOp::Sub => map2(x, y, o, T::sub),
+        BinaryOp::Mul => map2(x, y, o, T::mul),
+        BinaryOp::Div => map2(x, y, o, T::div),
+        BinaryOp::FloorDiv => map2(x, y, o, T::floor_div),
+        BinaryOp::Rem => map2(x, y, o, T::rem),
+        BinaryOp::Pow => map2(x, y, o, T::pow),
+        BinaryOp::Minimum => map2(x, y, o, T::minimum),
+        BinaryOp::Maximum => map2(x, y, o, T::maximum),
+        BinaryOp::And => map2(x, y, o, T::and),
+        BinaryOp::Or => map2(x, y, o, T::or),
+        BinaryOp::Xor => map2(x, y, o, T::xor),
+        BinaryOp::Arctan2 => map2(x, y, o, |a, b| T::from_f64(a.to_f64().atan2(b.to_f64()))),
+    }
+}
+
+fn compare<T: Num>(f: CmpOp, x: &[T], y: &[T], o: &mut [bool]) {
+    match f {
+        CmpOp::Eq => map2(x, y, o, |a, b| a == b),
+        CmpOp::Ne => map2(x, y, o, |a, b| a != b),
+        CmpOp::Lt => map2(x, y, o, |a, b| a < b),
+        CmpOp::Le => map2(x, y, o, |a, b| a <= b),
+        CmpOp::Gt => map2(x, y, o, |a, b| a > b),
+        CmpOp::Ge => map2(x, y, o, |a, b| a >= b),
+    }
+}
+
+/// Float math in the operand's own precision (f32 stays f32).
+trait Math: Sized {
+    fn math(f: UnaryOp, x: Self) -> Self;
+}
+
+macro_rules! math {
+    ($($t:ty),*) => {$(
+        impl Math for $t {
+            #[inline(always)]
+            fn math(f: UnaryOp, x: $t) -> $t {
+                match f {
+                    UnaryOp::Exp => x.exp(),
+                    UnaryOp::Expm1 => x.exp_m1(),
+                    UnaryOp::Log => x.ln(),
+                    UnaryOp::Log1p => x.ln_1p(),
+                    UnaryOp::Log2 => x.log2(),
+                    UnaryOp::Log10 => x.log10(),
+                    UnaryOp::Sqrt => x.sqrt(),
+                    UnaryOp::Sin => x.sin(),
+                    UnaryOp::Cos => x.cos(),
+                    UnaryOp::Tan => x.tan(),
+                    UnaryOp::Arcsin => x.asin(),
+                    UnaryOp::Arccos => x.acos(),
+                    UnaryOp::Arctan => x.atan(),
+                    UnaryOp::Sinh => x.sinh(),
+                    UnaryOp::Cosh => x.cosh(),
+                    UnaryOp::Tanh => x.tanh(),
+                    UnaryOp::Floor => x.floor(),
+                    UnaryOp::Ceil => x.ceil(),
+                    _ => <$t>::NAN,
+                }
+            }
+        }
+    )*};
+}
+math!(f32, f64);
+
+fn unary<T: Num>(f: UnaryOp, x: &[T], o: &mut [T]) {
+    match f {
+        UnaryOp::Neg => map1(x, o, T::neg),
+        UnaryOp::Abs => map1(x, o, T::abs),
+        UnaryOp::Sign => map1(x, o, T::sign),
+        UnaryOp::Square => map1(x, o, |v| v.mul(v)),
+        UnaryOp::Not => map1(x, o, T::not),
+        UnaryOp::Round => map1(x, o, T::round),
+        UnaryOp::Sqrt if T::DTYPE == DType::F64 => map1(x, o, |v| T::from_f64(v.to_f64().sqrt())),
+        _ => match T::DTYPE {
+            DType::F32 => map1(x, o, |v| T::from_f64(f32::math(f, v.to_f64() as f32) as f64)),
+            _ => map1(x, o, |v| T::from_f64(f64::math(f, v.to_f64()))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chunkwise_ir::program::ProgramBuilder;
+    use ndarray::ArrayD;
+
+    fn arr(v: Vec<f64>, shape: &[usize]) -> DynArray {
+        DynArray::new(ArrayD::from_shape_vec(IxDyn(shape), v).unwrap())
+    }
+
+    #[test]
+    fn chain_matches_scalar_code() {
+        // ((x + 1) * 2 + (x + 1) * 3) - sqrt(|x|), over 3000 elements (several tiles).
+        let mut b = ProgramBuilder::new(vec![DType::F64]);
+        let x = b.input(0);
+        let one = b.constant(1.0f64.into());
+        let x1 = b.binary(BinaryOp::Add, x, one).unwrap();
+        let two = b.constant(2.0f64.into());
+        let three = b.constant(3.0f64.into());
+        let a = b.binary(BinaryOp::Mul, x1, two).unwrap();
+        let c = b.binary(BinaryOp::Mul, x1, three).unwrap();
+        let s = b.binary(BinaryOp::Add, a, c).unwrap();
+        let ab = b.unary(UnaryOp::Abs, x).unwrap();
+        let q = b.unary(UnaryOp::Sqrt, ab).unwrap();
+        let out = b.binary(BinaryOp::Sub, s, q).unwrap();
+        let p = b.finish(out);
+        let v: Vec<f64> = (0..3000).map(|i| i as f64 * 0.37 - 500.0).collect();
+        let r = eval(&p, &[arr(v.clone(), &[30, 100])], &[30, 100]).unwrap();
+        let r = r.as_typed::<f64>().unwrap();
+        for (i, x) in v.iter().enumerate() {
+            let want = ((x + 1.0) * 2.0 + (x + 1.0) * 3.0) - x.abs().sqrt();
+            assert_eq!(r.as_slice().unwrap()[i], want);
+        }
+    }
+
+    #[test]
+    fn broadcasting_and_types() {
+        // where(x > y, x, 0) with y broadcast along rows; i32 vs f64 promotes to f64.
+        let x = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![1i32, 5, 3, 7, 2, 9]).unwrap());
+        let y = arr(vec![2.0, 4.0, 6.0], &[1, 3]);
+        let p = chunkwise_ir::program::Program::build(vec![DType::I32, DType::F64], |b, ins| {
+            let c = b.compare(CmpOp::Gt, ins[0], ins[1]);
+            let z = b.constant(Scalar::I32(0));
+            Ok(b.where_(c, ins[0], z))
+        })
+        .unwrap();
+        let r = eval(&p, &[x, y], &[2, 3]).unwrap();
+        assert_eq!(r.as_typed::<i32>().unwrap().as_slice().unwrap(), &[0, 5, 0, 7, 0, 9]);
+    }
+
+    #[test]
+    fn integer_semantics_follow_numpy() {
+        let x = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[4]), vec![-7i64, 7, -7, 7]).unwrap());
+        let y = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[4]), vec![2i64, -2, 0, 3]).unwrap());
+        let fd = chunkwise_ir::program::Program::build(vec![DType::I64, DType::I64], |b, i| b.binary(BinaryOp::FloorDiv, i[0], i[1])).unwrap();
+        let rm = chunkwise_ir::program::Program::build(vec![DType::I64, DType::I64], |b, i| b.binary(BinaryOp::Rem, i[0], i[1])).unwrap();
+        let a = eval(&fd, &[x.clone(), y.clone()], &[4]).unwrap();
+        let m = eval(&rm, &[x, y], &[4]).unwrap();
+        assert_eq!(a.as_typed::<i64>().unwrap().as_slice().unwrap(), &[-4, -4, 0, 2]);
+        assert_eq!(m.as_typed::<i64>().unwrap().as_slice().unwrap(), &[1, -1, 0, 1]);
+    }
+}

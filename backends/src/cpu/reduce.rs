@@ -1,0 +1,1254 @@
+//! Tree-reduction kernels: per-block states ([`chunk_state`]), their combination
+//! ([`combine_states`]) and the final output block ([`finalize`]).
+//!
+//! A state is a list of arrays shaped like the block with the reduced axes of length 1:
+//!
+//! | op | components |
+//! | --- | --- |
+//! | sum, prod | accumulator: `i64` (bool and integer inputs, wrapping) or `f64` (float inputs) |
+//! | mean | sum `f64`, count `i64` |
+//! | var, std | count `i64`, mean `f64`, M2 `f64` (merged with Chan et al.'s formula) |
+//! | min, max | value, in the input type |
+//! | argmin, argmax | value in the input type, C-order index `i64` over the reduced axes of the whole array |
+//! | any, all | `bool` |
+//!
+//! Kernels are monomorphized over the element type. A block is seen as a C-contiguous
+//! `[outer, reduced, inner]` array (no copy when the block is C-contiguous and its reduced axes
+//! are consecutive; otherwise one copy with the reduced axes moved last). Rows (`inner == 1`)
+//! are folded with several independent accumulators; otherwise whole rows of `inner` elements
+//! are accumulated into the output row, which vectorizes.
+
+use crate::KernelError;
+use chunkwise_ir::{with_array, with_dtype, DType, DynArray, Element, ReduceOp};
+use ndarray::{ArcArray, ArrayD, ArrayViewD, Axis, CowArray, IxDyn, Zip};
+
+/// Where a block sits, for arg-reductions: for each reduced axis (same order as `axes`),
+/// the block's start offset along that axis and the full length of that axis in the whole array.
+pub struct ArgPosition<'a> {
+    /// Start of the block along each reduced axis.
+    pub offsets: &'a [u64],
+    /// Length of each reduced axis in the whole array.
+    pub full_lens: &'a [u64],
+}
+
+fn bad(msg: impl Into<String>) -> KernelError {
+    KernelError::BadInput(msg.into())
+}
+
+/// Element operations the kernels need, on top of [`Element`].
+trait Num: Element {
+    const FLOAT: bool;
+    fn f64v(self) -> f64;
+    fn i64v(self) -> i64;
+    fn isnan(self) -> bool;
+    fn truthy(self) -> bool;
+}
+
+impl Num for bool {
+    const FLOAT: bool = false;
+    #[inline(always)]
+    fn f64v(self) -> f64 {
+        if self {
+            1.0
+        } else {
+            0.0
+        }
+    }
+    #[inline(always)]
+    fn i64v(self) -> i64 {
+        self as i64
+    }
+    #[inline(always)]
+    fn isnan(self) -> bool {
+        false
+    }
+    #[inline(always)]
+    fn truthy(self) -> bool {
+        self
+    }
+}
+
+macro_rules! num_int {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            const FLOAT: bool = false;
+            #[inline(always)]
+            fn f64v(self) -> f64 { self as f64 }
+            #[inline(always)]
+            fn i64v(self) -> i64 { self as i64 }
+            #[inline(always)]
+            fn isnan(self) -> bool { false }
+            #[inline(always)]
+            fn truthy(self) -> bool { self != 0 }
+        }
+    )*};
+}
+num_int!(u8, i32, i64);
+
+macro_rules! num_float {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            const FLOAT: bool = true;
+            #[inline(always)]
+            fn f64v(self) -> f64 { self as f64 }
+            #[inline(always)]
+            fn i64v(self) -> i64 { self as i64 }
+            #[inline(always)]
+            fn isnan(self) -> bool { self.is_nan() }
+            #[inline(always)]
+            fn truthy(self) -> bool { self != 0.0 }
+        }
+    )*};
+}
+num_float!(f32, f64);
+
+/// Number of state components of `op`.
+fn n_components(op: ReduceOp) -> usize {
+    match op {
+        ReduceOp::Sum | ReduceOp::Prod => 1,
+        ReduceOp::Mean => 2,
+        ReduceOp::Var { .. } | ReduceOp::Std { .. } => 3,
+        ReduceOp::Min | ReduceOp::Max => 1,
+        ReduceOp::ArgMin | ReduceOp::ArgMax => 2,
+        ReduceOp::Any | ReduceOp::All => 1,
+    }
+}
+
+/// Checks that `axes` are sorted, distinct and `< ndim`.
+fn check_axes(ndim: usize, axes: &[usize]) -> Result<(), KernelError> {
+    for (i, &ax) in axes.iter().enumerate() {
+        if ax >= ndim {
+            return Err(bad(format!(
+                "reduction axis {ax} out of range for {ndim}-d block"
+            )));
+        }
+        if i > 0 && axes[i - 1] >= ax {
+            return Err(bad(format!(
+                "reduction axes {axes:?} are not sorted and distinct"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `x` as a C-contiguous array, copying only if needed.
+fn standard<T: Element>(v: ArrayViewD<'_, T>) -> CowArray<'_, T, IxDyn> {
+    if v.is_standard_layout() {
+        CowArray::from(v)
+    } else {
+        let mut o = ArrayD::<T>::default(v.raw_dim());
+        o.assign(&v);
+        CowArray::from(o)
+    }
+}
+
+/// A block seen as a C-contiguous `[a, r, b]` array: `a` outer groups, `r` reduced elements
+/// (C order over the reduced axes), `b` inner groups. Output index of `(a_i, b_i)` is
+/// `a_i * b + b_i`, the C-order position in `out_shape`.
+struct Blocked<'a, T> {
+    data: CowArray<'a, T, IxDyn>,
+    a: usize,
+    r: usize,
+    b: usize,
+    out_shape: Vec<usize>,
+    red_lens: Vec<usize>,
+}
+
+impl<'a, T: Element> Blocked<'a, T> {
+    fn new(x: &'a ArcArray<T, IxDyn>, axes: &[usize]) -> Result<Self, KernelError> {
+        let shape = x.shape();
+        let ndim = shape.len();
+        check_axes(ndim, axes)?;
+        let mut out_shape = shape.to_vec();
+        for &ax in axes {
+            out_shape[ax] = 1;
+        }
+        let red_lens: Vec<usize> = axes.iter().map(|&ax| shape[ax]).collect();
+        let r: usize = red_lens.iter().product();
+        let (data, a, b) = match (axes.first(), axes.last()) {
+            (None, _) | (_, None) => (standard(x.view()), 1, x.len()),
+            (Some(&first), Some(&last)) if last - first + 1 == axes.len() => {
+                let a = shape[..first].iter().product();
+                let b = shape[last + 1..].iter().product();
+                (standard(x.view()), a, b)
+            }
+            _ => {
+                let perm: Vec<usize> = (0..ndim)
+                    .filter(|i| !axes.contains(i))
+                    .chain(axes.iter().copied())
+                    .collect();
+                let a = (0..ndim)
+                    .filter(|i| !axes.contains(i))
+                    .map(|i| shape[i])
+                    .product();
+                (standard(x.view().permuted_axes(IxDyn(&perm))), a, 1)
+            }
+        };
+        let blocked = Blocked {
+            data,
+            a,
+            r,
+            b,
+            out_shape,
+            red_lens,
+        };
+        // Internal invariant, checked so that slicing can never panic.
+        if blocked.data.as_slice().map(|s| s.len()) != Some(a * r * b) {
+            return Err(bad("internal error: block layout"));
+        }
+        Ok(blocked)
+    }
+
+    fn slice(&self) -> &[T] {
+        self.data.as_slice().unwrap_or(&[])
+    }
+
+    /// Number of output elements.
+    fn n_out(&self) -> usize {
+        self.a * self.b
+    }
+}
+
+const LANES: usize = 8;
+const TILE: usize = 1024;
+
+/// Folds each group of `data` (seen as `[a, r, b]`, reducing the middle axis) with `f`, called
+/// as `f(state, element, reduced_index)` in increasing `reduced_index` order within one
+/// accumulator. Rows may be split across several accumulators started at `init(o)` and joined
+/// with `merge`, so `init(o)` must be neutral for `merge` (an identity, or an element already
+/// in the group for idempotent folds).
+fn fold<T: Copy, S: Copy>(
+    data: &[T],
+    a: usize,
+    r: usize,
+    b: usize,
+    init: impl Fn(usize) -> S,
+    f: impl Fn(S, T, usize) -> S,
+    merge: impl Fn(S, S) -> S,
+) -> Vec<S> {
+    let mut out: Vec<S> = (0..a * b).map(&init).collect();
+    if a * b == 0 || r == 0 || data.len() != a * r * b {
+        return out;
+    }
+    if b == 1 {
+        for (o, row) in out.iter_mut().zip(data.chunks_exact(r)) {
+            *o = fold_row(row, *o, &f, &merge);
+        }
+    } else {
+        for (orow, block) in out.chunks_exact_mut(b).zip(data.chunks_exact(r * b)) {
+            let mut t = 0;
+            while t < b {
+                let te = (t + TILE).min(b);
+                let ot = &mut orow[t..te];
+                for (ri, row) in block.chunks_exact(b).enumerate() {
+                    for (o, &x) in ot.iter_mut().zip(&row[t..te]) {
+                        *o = f(*o, x, ri);
+                    }
+                }
+                t = te;
+            }
+        }
+    }
+    out
+}
+
+#[inline(always)]
+fn fold_row<T: Copy, S: Copy>(
+    row: &[T],
+    s0: S,
+    f: &impl Fn(S, T, usize) -> S,
+    merge: &impl Fn(S, S) -> S,
+) -> S {
+    if row.len() < 4 * LANES {
+        let mut s = s0;
+        for (i, &x) in row.iter().enumerate() {
+            s = f(s, x, i);
+        }
+        return s;
+    }
+    let mut lanes = [s0; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let rem = chunks.remainder();
+    for (ci, c) in chunks.enumerate() {
+        if let Ok(c) = <&[T; LANES]>::try_from(c) {
+            let base = ci * LANES;
+            for l in 0..LANES {
+                lanes[l] = f(lanes[l], c[l], base + l);
+            }
+        }
+    }
+    let base = row.len() - rem.len();
+    for (j, &x) in rem.iter().enumerate() {
+        lanes[j] = f(lanes[j], x, base + j);
+    }
+    let mut s = lanes[0];
+    for &l in &lanes[1..] {
+        s = merge(s, l);
+    }
+    s
+}
+
+fn to_dyn<S: Element>(shape: &[usize], v: Vec<S>) -> Result<DynArray, KernelError> {
+    ArrayD::from_shape_vec(IxDyn(shape), v)
+        .map(DynArray::new)
+        .map_err(|e| bad(format!("internal error: state shape: {e}")))
+}
+
+/// Whether `x` beats `y` for argmin (`MIN`) or argmax: strictly smaller/larger, or NaN
+/// against a number.
+#[inline(always)]
+fn better<T: Num, const MIN: bool>(x: T, y: T) -> bool {
+    (if MIN { x < y } else { x > y }) || (x.isnan() && !y.isnan())
+}
+
+/// NaN-propagating min (`MIN`) or max.
+#[inline(always)]
+fn pick<T: Num, const MIN: bool>(s: T, x: T) -> T {
+    if (if MIN { x < s } else { x > s }) || x.isnan() {
+        x
+    } else {
+        s
+    }
+}
+
+/// Whether the arg-state `(vb, ib)` wins over `(va, ia)`: better value, or equal-ranked
+/// value at a smaller index.
+#[inline(always)]
+fn arg_takes<T: Num, const MIN: bool, I: PartialOrd>(va: T, ia: I, vb: T, ib: I) -> bool {
+    better::<T, MIN>(vb, va) || (!better::<T, MIN>(va, vb) && ib < ia)
+}
+
+fn sum_f64<T: Num>(bl: &Blocked<'_, T>) -> Vec<f64> {
+    fold(
+        bl.slice(),
+        bl.a,
+        bl.r,
+        bl.b,
+        |_| 0.0f64,
+        |s, x, _| s + x.f64v(),
+        |p, q| p + q,
+    )
+}
+
+fn minmax_state<T: Num, const MIN: bool>(bl: &Blocked<'_, T>) -> Result<DynArray, KernelError> {
+    let (data, a, r, b) = (bl.slice(), bl.a, bl.r, bl.b);
+    if r == 0 && a * b > 0 {
+        return Err(bad("min/max of an empty block"));
+    }
+    let v = fold(
+        data,
+        a,
+        r,
+        b,
+        |o| data[(o / b) * r * b + o % b],
+        |s, x, _| pick::<T, MIN>(s, x),
+        |p, q| pick::<T, MIN>(p, q),
+    );
+    to_dyn(&bl.out_shape, v)
+}
+
+fn arg_state<T: Num, const MIN: bool>(
+    bl: &Blocked<'_, T>,
+    pos: Option<&ArgPosition<'_>>,
+) -> Result<Vec<DynArray>, KernelError> {
+    let (data, a, r, b) = (bl.slice(), bl.a, bl.r, bl.b);
+    if r == 0 && a * b > 0 {
+        return Err(bad("argmin/argmax of an empty block"));
+    }
+    let pos = pos.ok_or_else(|| bad("argmin/argmax need the block position"))?;
+    let k = bl.red_lens.len();
+    if pos.offsets.len() != k || pos.full_lens.len() != k {
+        return Err(bad(format!(
+            "argmin/argmax position has {} offsets and {} lengths for {k} reduced axes",
+            pos.offsets.len(),
+            pos.full_lens.len()
+        )));
+    }
+    let mut total: u64 = 1;
+    for j in 0..k {
+        let end = pos.offsets[j].checked_add(bl.red_lens[j] as u64);
+        if end.is_none_or(|e| e > pos.full_lens[j]) {
+            return Err(bad("argmin/argmax block lies outside the array"));
+        }
+        total = total
+            .checked_mul(pos.full_lens[j])
+            .ok_or_else(|| bad("argmin/argmax index overflows"))?;
+    }
+    if total > i64::MAX as u64 {
+        return Err(bad("argmin/argmax index overflows"));
+    }
+    let mut gstrides = vec![0u64; k];
+    let mut s = 1u64;
+    for j in (0..k).rev() {
+        gstrides[j] = s;
+        s = s.wrapping_mul(pos.full_lens[j]);
+    }
+    let st = fold(
+        data,
+        a,
+        r,
+        b,
+        |o| (data[(o / b) * r * b + o % b], 0usize),
+        |(v, i), x, ri| {
+            if better::<T, MIN>(x, v) {
+                (x, ri)
+            } else {
+                (v, i)
+            }
+        },
+        |(va, ia), (vb, ib)| {
+            if arg_takes::<T, MIN, usize>(va, ia, vb, ib) {
+                (vb, ib)
+            } else {
+                (va, ia)
+            }
+        },
+    );
+    let mut vals = Vec::with_capacity(st.len());
+    let mut idx = Vec::with_capacity(st.len());
+    for (v, li) in st {
+        let mut li = li as u64;
+        let mut g = 0u64;
+        for j in (0..k).rev() {
+            let len = (bl.red_lens[j] as u64).max(1);
+            let c = li % len;
+            li /= len;
+            g = g.wrapping_add((pos.offsets[j] + c).wrapping_mul(gstrides[j]));
+        }
+        vals.push(v);
+        idx.push(g as i64);
+    }
+    Ok(vec![to_dyn(&bl.out_shape, vals)?, to_dyn(&bl.out_shape, idx)?])
+}
+
+fn chunk_state_t<T: Num>(
+    op: ReduceOp,
+    x: &ArcArray<T, IxDyn>,
+    axes: &[usize],
+    pos: Option<&ArgPosition<'_>>,
+) -> Result<Vec<DynArray>, KernelError> {
+    let bl = Blocked::new(x, axes)?;
+    let (data, a, r, b) = (bl.slice(), bl.a, bl.r, bl.b);
+    let shape = &bl.out_shape;
+    match op {
+        ReduceOp::Sum | ReduceOp::Prod => {
+            let sum = matches!(op, ReduceOp::Sum);
+            let s = match (T::FLOAT, sum) {
+                (true, true) => to_dyn(shape, sum_f64(&bl))?,
+                (true, false) => to_dyn(
+                    shape,
+                    fold(
+                        data,
+                        a,
+                        r,
+                        b,
+                        |_| 1.0f64,
+                        |s, x, _| s * x.f64v(),
+                        |p, q| p * q,
+                    ),
+                )?,
+                (false, true) => to_dyn(
+                    shape,
+                    fold(
+                        data,
+                        a,
+                        r,
+                        b,
+                        |_| 0i64,
+                        |s, x, _| s.wrapping_add(x.i64v()),
+                        |p, q| p.wrapping_add(q),
+                    ),
+                )?,
+                (false, false) => to_dyn(
+                    shape,
+                    fold(
+                        data,
+                        a,
+                        r,
+                        b,
+                        |_| 1i64,
+                        |s, x, _| s.wrapping_mul(x.i64v()),
+                        |p, q| p.wrapping_mul(q),
+                    ),
+                )?,
+            };
+            Ok(vec![s])
+        }
+        ReduceOp::Mean => {
+            let s = sum_f64(&bl);
+            let n = vec![r as i64; bl.n_out()];
+            Ok(vec![to_dyn(shape, s)?, to_dyn(shape, n)?])
+        }
+        ReduceOp::Var { .. } | ReduceOp::Std { .. } => {
+            let s = sum_f64(&bl);
+            let means: Vec<f64> = if r == 0 {
+                vec![0.0; s.len()]
+            } else {
+                s.iter().map(|v| v / r as f64).collect()
+            };
+            let m2 = fold(
+                data,
+                a,
+                r,
+                b,
+                |o| (means[o], 0.0f64),
+                |(m, q), x, _| {
+                    let d = x.f64v() - m;
+                    (m, q + d * d)
+                },
+                |(m, p), (_, q)| (m, p + q),
+            );
+            let m2: Vec<f64> = m2.into_iter().map(|(_, q)| q).collect();
+            let n = vec![r as i64; bl.n_out()];
+            Ok(vec![
+                to_dyn(shape, n)?,
+                to_dyn(shape, means)?,
+                to_dyn(shape, m2)?,
+            ])
+        }
+        ReduceOp::Min => Ok(vec![minmax_state::<T, true>(&bl)?]),
+        ReduceOp::Max => Ok(vec![minmax_state::<T, false>(&bl)?]),
+        ReduceOp::ArgMin => arg_state::<T, true>(&bl, pos),
+        ReduceOp::ArgMax => arg_state::<T, false>(&bl, pos),
+        ReduceOp::Any => {
+            let v = fold(
+                data,
+                a,
+                r,
+                b,
+                |_| false,
+                |s, x, _| s | x.truthy(),
+                |p, q| p | q,
+            );
+            Ok(vec![to_dyn(shape, v)?])
+        }
+        ReduceOp::All => {
+            let v = fold(
+                data,
+                a,
+                r,
+                b,
+                |_| true,
+                |s, x, _| s & x.truthy(),
+                |p, q| p & q,
+            );
+            Ok(vec![to_dyn(shape, v)?])
+        }
+    }
+}
+
+/// Step 1: reduces block `x` over `axes` (sorted, distinct, < x.ndim()), keeping them as length-1 axes.
+/// `pos` is required for ArgMin/ArgMax (else ignored).
+pub fn chunk_state(
+    op: ReduceOp,
+    x: &DynArray,
+    axes: &[usize],
+    pos: Option<&ArgPosition<'_>>,
+) -> Result<Vec<DynArray>, KernelError> {
+    with_array!(x, a => chunk_state_t(op, a, axes, pos))
+}
+
+/// Checks the shape of a state: `op`'s number of components, all of one shape, reduced axes
+/// of length 1.
+fn check_state(op: ReduceOp, state: &[DynArray], axes: &[usize]) -> Result<(), KernelError> {
+    let n = n_components(op);
+    if state.len() != n {
+        return Err(bad(format!(
+            "{} state has {} components, expected {n}",
+            op.name(),
+            state.len()
+        )));
+    }
+    let shape = state[0].shape();
+    check_axes(shape.len(), axes)?;
+    if let Some(&ax) = axes.iter().find(|&&ax| shape[ax] != 1) {
+        return Err(bad(format!(
+            "{} state of shape {shape:?} has length != 1 on reduced axis {ax}",
+            op.name()
+        )));
+    }
+    if state[1..].iter().any(|c| c.shape() != shape) {
+        return Err(bad(format!(
+            "{} state components differ in shape",
+            op.name()
+        )));
+    }
+    Ok(())
+}
+
+fn typed<'a, T: Element>(x: &'a DynArray) -> Result<&'a ArcArray<T, IxDyn>, KernelError> {
+    x.as_typed::<T>().ok_or_else(|| {
+        bad(format!(
+            "reduction state of type {:?}, expected {:?}",
+            x.dtype(),
+            T::DTYPE
+        ))
+    })
+}
+
+/// Merges component `k` of all parts elementwise with `f`.
+fn merge_each<T: Element>(
+    parts: &[&[DynArray]],
+    k: usize,
+    f: impl Fn(T, T) -> T,
+) -> Result<DynArray, KernelError> {
+    let mut acc: ArrayD<T> = typed::<T>(&parts[0][k])?.to_owned();
+    for p in &parts[1..] {
+        let b = typed::<T>(&p[k])?;
+        Zip::from(&mut acc)
+            .and(b.view())
+            .for_each(|x, &y| *x = f(*x, y));
+    }
+    Ok(DynArray::new(acc))
+}
+
+fn merge_arg<T: Num, const MIN: bool>(
+    parts: &[&[DynArray]],
+) -> Result<Vec<DynArray>, KernelError> {
+    let mut v: ArrayD<T> = typed::<T>(&parts[0][0])?.to_owned();
+    let mut i: ArrayD<i64> = typed::<i64>(&parts[0][1])?.to_owned();
+    for p in &parts[1..] {
+        let (pv, pi) = (typed::<T>(&p[0])?, typed::<i64>(&p[1])?);
+        Zip::from(&mut v)
+            .and(&mut i)
+            .and(pv.view())
+            .and(pi.view())
+            .for_each(|va, ia, &vb, &ib| {
+                if arg_takes::<T, MIN, i64>(*va, *ia, vb, ib) {
+                    *va = vb;
+                    *ia = ib;
+                }
+            });
+    }
+    Ok(vec![DynArray::new(v), DynArray::new(i)])
+}
+
+/// Chan et al.'s merge of two (count, mean, M2) triples.
+#[inline(always)]
+fn chan(na: i64, ma: f64, qa: f64, nb: i64, mb: f64, qb: f64) -> (i64, f64, f64) {
+    if nb == 0 {
+        return (na, ma, qa);
+    }
+    if na == 0 {
+        return (nb, mb, qb);
+    }
+    let n = na.saturating_add(nb);
+    let (fa, fb, fnn) = (na as f64, nb as f64, n as f64);
+    let d = mb - ma;
+    (n, ma + d * (fb / fnn), qa + qb + d * d * (fa * (fb / fnn)))
+}
+
+fn merge_var(parts: &[&[DynArray]]) -> Result<Vec<DynArray>, KernelError> {
+    let mut n: ArrayD<i64> = typed::<i64>(&parts[0][0])?.to_owned();
+    let mut m: ArrayD<f64> = typed::<f64>(&parts[0][1])?.to_owned();
+    let mut q: ArrayD<f64> = typed::<f64>(&parts[0][2])?.to_owned();
+    for p in &parts[1..] {
+        let (pn, pm, pq) = (typed::<i64>(&p[0])?, typed::<f64>(&p[1])?, typed::<f64>(&p[2])?);
+        Zip::from(&mut n)
+            .and(&mut m)
+            .and(&mut q)
+            .and(pn.view())
+            .and(pm.view())
+            .and(pq.view())
+            .for_each(|na, ma, qa, &nb, &mb, &qb| {
+                (*na, *ma, *qa) = chan(*na, *ma, *qa, nb, mb, qb);
+            });
+    }
+    Ok(vec![DynArray::new(n), DynArray::new(m), DynArray::new(q)])
+}
+
+/// Step 2: combines states. `parts` are the states of a sub-grid of blocks, in C order over that
+/// sub-grid, whose extent along each axis of the array is `counts` (counts.len() == ndim; 1 on
+/// non-reduced axes). Returns one state (reduced axes length 1).
+pub fn combine_states(
+    op: ReduceOp,
+    parts: &[&[DynArray]],
+    counts: &[usize],
+    axes: &[usize],
+) -> Result<Vec<DynArray>, KernelError> {
+    let first = *parts
+        .first()
+        .ok_or_else(|| bad(format!("{}: no states to combine", op.name())))?;
+    check_state(op, first, axes)?;
+    let shape = first[0].shape();
+    if counts.len() != shape.len() {
+        return Err(bad(format!(
+            "{}: block counts {counts:?} do not match {}-d states",
+            op.name(),
+            shape.len()
+        )));
+    }
+    if let Some(i) = (0..counts.len()).find(|&i| counts[i] != 1 && !axes.contains(&i)) {
+        return Err(bad(format!(
+            "{}: {} blocks along non-reduced axis {i}",
+            op.name(),
+            counts[i]
+        )));
+    }
+    let total = counts
+        .iter()
+        .try_fold(1usize, |acc, &c| acc.checked_mul(c));
+    if total != Some(parts.len()) {
+        return Err(bad(format!(
+            "{}: {} states for a block grid of {counts:?}",
+            op.name(),
+            parts.len()
+        )));
+    }
+    for p in &parts[1..] {
+        check_state(op, p, axes)?;
+        if p.iter().zip(first.iter()).any(|(c, f)| c.shape() != shape || c.dtype() != f.dtype()) {
+            return Err(bad(format!(
+                "{}: states differ in shape or type",
+                op.name()
+            )));
+        }
+    }
+    if parts.len() == 1 {
+        return Ok(first.to_vec());
+    }
+    match op {
+        ReduceOp::Sum => Ok(vec![match first[0].dtype() {
+            DType::F64 => merge_each::<f64>(parts, 0, |p, q| p + q)?,
+            _ => merge_each::<i64>(parts, 0, |p, q| p.wrapping_add(q))?,
+        }]),
+        ReduceOp::Prod => Ok(vec![match first[0].dtype() {
+            DType::F64 => merge_each::<f64>(parts, 0, |p, q| p * q)?,
+            _ => merge_each::<i64>(parts, 0, |p, q| p.wrapping_mul(q))?,
+        }]),
+        ReduceOp::Mean => Ok(vec![
+            merge_each::<f64>(parts, 0, |p, q| p + q)?,
+            merge_each::<i64>(parts, 1, |p, q| p.wrapping_add(q))?,
+        ]),
+        ReduceOp::Var { .. } | ReduceOp::Std { .. } => merge_var(parts),
+        ReduceOp::Min => Ok(vec![with_dtype!(first[0].dtype(), T => {
+            merge_each::<T>(parts, 0, pick::<T, true>)?
+        })]),
+        ReduceOp::Max => Ok(vec![with_dtype!(first[0].dtype(), T => {
+            merge_each::<T>(parts, 0, pick::<T, false>)?
+        })]),
+        ReduceOp::ArgMin => with_dtype!(first[0].dtype(), T => merge_arg::<T, true>(parts)),
+        ReduceOp::ArgMax => with_dtype!(first[0].dtype(), T => merge_arg::<T, false>(parts)),
+        ReduceOp::Any => Ok(vec![merge_each::<bool>(parts, 0, |p, q| p | q)?]),
+        ReduceOp::All => Ok(vec![merge_each::<bool>(parts, 0, |p, q| p & q)?]),
+    }
+}
+
+/// Checks that a state component has type `expected`.
+fn expect_dtype(op: ReduceOp, c: &DynArray, expected: DType) -> Result<(), KernelError> {
+    if c.dtype() != expected {
+        return Err(bad(format!(
+            "{} state of type {:?}, expected {expected:?}",
+            op.name(),
+            c.dtype()
+        )));
+    }
+    Ok(())
+}
+
+fn to_out_float(v: ArrayD<f64>, input_dtype: DType) -> DynArray {
+    if input_dtype == DType::F32 {
+        DynArray::new(v.mapv(|x| x as f32))
+    } else {
+        DynArray::new(v)
+    }
+}
+
+/// Step 3: turns a state into the output block of dtype `op.output_dtype(input_dtype)`;
+/// with keepdims=false the reduced axes (length 1) are removed.
+pub fn finalize(
+    op: ReduceOp,
+    state: &[DynArray],
+    axes: &[usize],
+    keepdims: bool,
+    input_dtype: DType,
+) -> Result<DynArray, KernelError> {
+    check_state(op, state, axes)?;
+    let float_in = matches!(input_dtype, DType::F32 | DType::F64);
+    let out = match op {
+        ReduceOp::Sum | ReduceOp::Prod => {
+            let s = &state[0];
+            if float_in {
+                let v = typed::<f64>(s)?;
+                if input_dtype == DType::F32 {
+                    DynArray::new(v.mapv(|x| x as f32))
+                } else {
+                    s.clone()
+                }
+            } else {
+                expect_dtype(op, s, DType::I64)?;
+                s.clone()
+            }
+        }
+        ReduceOp::Mean => {
+            let (s, n) = (typed::<f64>(&state[0])?, typed::<i64>(&state[1])?);
+            let v = Zip::from(s.view())
+                .and(n.view())
+                .map_collect(|&s, &n| s / n as f64);
+            to_out_float(v, input_dtype)
+        }
+        ReduceOp::Var { ddof } | ReduceOp::Std { ddof } => {
+            let is_std = matches!(op, ReduceOp::Std { .. });
+            let (n, q) = (typed::<i64>(&state[0])?, typed::<f64>(&state[2])?);
+            expect_dtype(op, &state[1], DType::F64)?;
+            let v = Zip::from(n.view()).and(q.view()).map_collect(|&n, &q| {
+                let d = n.saturating_sub(ddof as i64).max(0) as f64;
+                let var = q / d;
+                if is_std {
+                    var.sqrt()
+                } else {
+                    var
+                }
+            });
+            to_out_float(v, input_dtype)
+        }
+        ReduceOp::Min | ReduceOp::Max => {
+            expect_dtype(op, &state[0], input_dtype)?;
+            state[0].clone()
+        }
+        ReduceOp::ArgMin | ReduceOp::ArgMax => {
+            expect_dtype(op, &state[0], input_dtype)?;
+            expect_dtype(op, &state[1], DType::I64)?;
+            state[1].clone()
+        }
+        ReduceOp::Any | ReduceOp::All => {
+            expect_dtype(op, &state[0], DType::Bool)?;
+            state[0].clone()
+        }
+    };
+    if keepdims {
+        return Ok(out);
+    }
+    // Reduced axes have length 1 (checked by check_state), so removing them cannot fail.
+    Ok(with_array!(out, a => {
+        let mut v = a;
+        for &ax in axes.iter().rev() {
+            v = v.remove_axis(Axis(ax));
+        }
+        Element::wrap(v)
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Slice;
+
+    /// SplitMix64.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+        fn unit(&mut self) -> f64 {
+            (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    const ALL_OPS: [ReduceOp; 14] = [
+        ReduceOp::Sum,
+        ReduceOp::Prod,
+        ReduceOp::Mean,
+        ReduceOp::Var { ddof: 0 },
+        ReduceOp::Var { ddof: 1 },
+        ReduceOp::Std { ddof: 0 },
+        ReduceOp::Std { ddof: 1 },
+        ReduceOp::Var { ddof: 3 },
+        ReduceOp::Min,
+        ReduceOp::Max,
+        ReduceOp::ArgMin,
+        ReduceOp::ArgMax,
+        ReduceOp::Any,
+        ReduceOp::All,
+    ];
+
+    /// Random array; `ties` draws from few values, `nan` sprinkles NaNs into floats.
+    fn gen(rng: &mut Rng, dtype: DType, shape: &[usize], ties: bool, nan: bool, prod: bool) -> DynArray {
+        let n: usize = shape.iter().product();
+        let f: Vec<f64> = (0..n)
+            .map(|_| {
+                if nan && rng.below(8) == 0 {
+                    return f64::NAN;
+                }
+                match (prod, ties) {
+                    (true, _) => 0.5 + rng.unit(),
+                    (false, true) => rng.below(5) as f64 - 2.0,
+                    (false, false) => rng.unit() * 20.0 - 10.0,
+                }
+            })
+            .collect();
+        let ints: Vec<i64> = (0..n)
+            .map(|_| {
+                if ties {
+                    rng.below(4) as i64 - 1
+                } else {
+                    rng.next() as i64 >> rng.below(64)
+                }
+            })
+            .collect();
+        let sh = IxDyn(shape);
+        match dtype {
+            DType::Bool => DynArray::new(ArrayD::from_shape_vec(sh, ints.iter().map(|&v| v & 1 == 1).collect()).unwrap()),
+            DType::U8 => DynArray::new(ArrayD::from_shape_vec(sh, ints.iter().map(|&v| v as u8).collect()).unwrap()),
+            DType::I32 => DynArray::new(ArrayD::from_shape_vec(sh, ints.iter().map(|&v| v as i32).collect()).unwrap()),
+            DType::I64 => DynArray::new(ArrayD::from_shape_vec(sh, ints).unwrap()),
+            DType::F32 => DynArray::new(ArrayD::from_shape_vec(sh, f.iter().map(|&v| v as f32).collect()).unwrap()),
+            DType::F64 => DynArray::new(ArrayD::from_shape_vec(sh, f).unwrap()),
+        }
+    }
+
+    /// Direct reduction of the whole array, row by row (rows = reduced elements in C order).
+    fn reference(op: ReduceOp, x: &DynArray, axes: &[usize], keepdims: bool) -> Option<DynArray> {
+        with_array!(x, a => reference_t(op, a, axes, keepdims))
+    }
+
+    fn reference_t<T: Num>(op: ReduceOp, x: &ArcArray<T, IxDyn>, axes: &[usize], keepdims: bool) -> Option<DynArray> {
+        let nd = x.ndim();
+        let keep: Vec<usize> = (0..nd).filter(|i| !axes.contains(i)).collect();
+        let perm: Vec<usize> = keep.iter().copied().chain(axes.iter().copied()).collect();
+        let flat: Vec<T> = x.view().permuted_axes(IxDyn(&perm)).iter().copied().collect();
+        let nrows: usize = keep.iter().map(|&i| x.shape()[i]).product();
+        let r: usize = axes.iter().map(|&i| x.shape()[i]).product();
+        let rows: Vec<&[T]> = (0..nrows).map(|i| &flat[i * r..(i + 1) * r]).collect();
+        let shape: Vec<usize> = if keepdims {
+            (0..nd).map(|i| if axes.contains(&i) { 1 } else { x.shape()[i] }).collect()
+        } else {
+            keep.iter().map(|&i| x.shape()[i]).collect()
+        };
+        let outf = |v: Vec<f64>| -> DynArray {
+            if T::DTYPE == DType::F32 {
+                DynArray::new(ArrayD::from_shape_vec(IxDyn(&shape), v.iter().map(|&x| x as f32).collect()).unwrap())
+            } else {
+                DynArray::new(ArrayD::from_shape_vec(IxDyn(&shape), v).unwrap())
+            }
+        };
+        let outg = |v: Vec<_>| DynArray::new(ArrayD::from_shape_vec(IxDyn(&shape), v).unwrap());
+        if op.needs_elements() && r == 0 && nrows > 0 {
+            return None;
+        }
+        let mean = |row: &[T]| row.iter().map(|v| v.f64v()).sum::<f64>() / row.len() as f64;
+        Some(match op {
+            ReduceOp::Sum if T::FLOAT => outf(rows.iter().map(|row| row.iter().map(|v| v.f64v()).sum()).collect()),
+            ReduceOp::Sum => outg(rows.iter().map(|row| row.iter().fold(0i64, |s, v| s.wrapping_add(v.i64v()))).collect::<Vec<i64>>()),
+            ReduceOp::Prod if T::FLOAT => outf(rows.iter().map(|row| row.iter().map(|v| v.f64v()).product()).collect()),
+            ReduceOp::Prod => outg(rows.iter().map(|row| row.iter().fold(1i64, |s, v| s.wrapping_mul(v.i64v()))).collect::<Vec<i64>>()),
+            ReduceOp::Mean => outf(rows.iter().map(|row| mean(row)).collect()),
+            ReduceOp::Var { ddof } | ReduceOp::Std { ddof } => outf(
+                rows.iter()
+                    .map(|row| {
+                        let m = mean(row);
+                        let q: f64 = row.iter().map(|v| (v.f64v() - m) * (v.f64v() - m)).sum();
+                        let q = if row.is_empty() { 0.0 } else { q };
+                        let var = q / (row.len() as f64 - ddof as f64).max(0.0);
+                        if matches!(op, ReduceOp::Std { .. }) { var.sqrt() } else { var }
+                    })
+                    .collect(),
+            ),
+            ReduceOp::Min | ReduceOp::Max => outg(
+                rows.iter()
+                    .map(|row| {
+                        if let Some(n) = row.iter().find(|v| v.isnan()) {
+                            return *n;
+                        }
+                        let mut m = row[0];
+                        for &v in row.iter() {
+                            if (matches!(op, ReduceOp::Min) && v < m) || (matches!(op, ReduceOp::Max) && v > m) {
+                                m = v;
+                            }
+                        }
+                        m
+                    })
+                    .collect::<Vec<T>>(),
+            ),
+            ReduceOp::ArgMin | ReduceOp::ArgMax => outg(
+                rows.iter()
+                    .map(|row| {
+                        if let Some(i) = row.iter().position(|v| v.isnan()) {
+                            return i as i64;
+                        }
+                        let mut m = 0;
+                        for (i, &v) in row.iter().enumerate() {
+                            if (matches!(op, ReduceOp::ArgMin) && v < row[m]) || (matches!(op, ReduceOp::ArgMax) && v > row[m]) {
+                                m = i;
+                            }
+                        }
+                        m as i64
+                    })
+                    .collect::<Vec<i64>>(),
+            ),
+            ReduceOp::Any => outg(rows.iter().map(|row| row.iter().any(|v| v.truthy())).collect::<Vec<bool>>()),
+            ReduceOp::All => outg(rows.iter().map(|row| row.iter().all(|v| v.truthy())).collect::<Vec<bool>>()),
+        })
+    }
+
+    /// Random split of `len` into non-empty pieces (one empty piece if `len == 0`).
+    fn split(rng: &mut Rng, len: usize) -> Vec<(usize, usize)> {
+        if len == 0 {
+            return vec![(0, 0)];
+        }
+        let mut cuts: Vec<usize> = (0..rng.below(4)).map(|_| 1 + rng.below(len)).filter(|&c| c < len).collect();
+        cuts.push(0);
+        cuts.push(len);
+        cuts.sort();
+        cuts.dedup();
+        cuts.windows(2).map(|w| (w[0], w[1])).collect()
+    }
+
+    fn unravel(mut i: usize, dims: &[usize]) -> Vec<usize> {
+        let mut out = vec![0; dims.len()];
+        for d in (0..dims.len()).rev() {
+            out[d] = i % dims[d];
+            i /= dims[d];
+        }
+        out
+    }
+
+    fn ravel(idx: &[usize], dims: &[usize]) -> usize {
+        idx.iter().zip(dims).fold(0, |acc, (&i, &d)| acc * d + i)
+    }
+
+    /// Cuts a block out of `x`, in one of several memory layouts.
+    fn block_of(rng: &mut Rng, x: &DynArray, ranges: &[(usize, usize)]) -> DynArray {
+        with_array!(x, a => {
+            let mut v = a.clone();
+            for (ax, &(s, e)) in ranges.iter().enumerate() {
+                v.slice_axis_inplace(Axis(ax), Slice::from(s..e));
+            }
+            match rng.below(3) {
+                // A strided view into the parent's data.
+                0 => Element::wrap(v),
+                // Fortran order.
+                1 => Element::wrap(v.t().to_owned().reversed_axes().into_shared()),
+                _ => Element::wrap(v.as_standard_layout().into_owned().into_shared()),
+            }
+        })
+    }
+
+    /// Blocks `x` randomly along the reduced axes, then runs the three steps with a random tree.
+    fn chunked(rng: &mut Rng, op: ReduceOp, x: &DynArray, axes: &[usize], keepdims: bool) -> Result<DynArray, KernelError> {
+        let nd = x.shape().len();
+        let pieces: Vec<Vec<(usize, usize)>> = (0..nd)
+            .map(|i| if axes.contains(&i) { split(rng, x.shape()[i]) } else { vec![(0, x.shape()[i])] })
+            .collect();
+        let mut dims: Vec<usize> = pieces.iter().map(|p| p.len()).collect();
+        let nblocks: usize = dims.iter().product();
+        let full_lens: Vec<u64> = axes.iter().map(|&i| x.shape()[i] as u64).collect();
+        let mut states = Vec::new();
+        for bi in 0..nblocks {
+            let idx = unravel(bi, &dims);
+            let ranges: Vec<(usize, usize)> = (0..nd).map(|i| pieces[i][idx[i]]).collect();
+            let block = block_of(rng, x, &ranges);
+            let offsets: Vec<u64> = axes.iter().map(|&i| ranges[i].0 as u64).collect();
+            let pos = ArgPosition { offsets: &offsets, full_lens: &full_lens };
+            states.push(chunk_state(op, &block, axes, Some(&pos))?);
+        }
+        loop {
+            let sp = 2 + rng.below(3);
+            let new_dims: Vec<usize> = dims.iter().map(|&d| d.div_ceil(sp)).collect();
+            let mut new_states = Vec::new();
+            for ci in 0..new_dims.iter().product() {
+                let cell = unravel(ci, &new_dims);
+                let ext: Vec<usize> = (0..nd).map(|i| sp.min(dims[i] - cell[i] * sp)).collect();
+                let parts: Vec<&[DynArray]> = (0..ext.iter().product())
+                    .map(|si| {
+                        let sub = unravel(si, &ext);
+                        let g: Vec<usize> = (0..nd).map(|i| cell[i] * sp + sub[i]).collect();
+                        states[ravel(&g, &dims)].as_slice()
+                    })
+                    .collect();
+                new_states.push(combine_states(op, &parts, &ext, axes)?);
+            }
+            states = new_states;
+            dims = new_dims;
+            if states.len() == 1 {
+                break;
+            }
+        }
+        finalize(op, &states[0], axes, keepdims, x.dtype())
+    }
+
+    fn assert_close(got: &DynArray, exp: &DynArray, ctx: &str) {
+        assert_eq!(got.dtype(), exp.dtype(), "{ctx}");
+        assert_eq!(got.shape(), exp.shape(), "{ctx}");
+        let close = |g: f64, e: f64, tol: f64| (g.is_nan() && e.is_nan()) || g == e || (g - e).abs() <= tol * e.abs().max(1.0);
+        match (got, exp) {
+            (DynArray::F64(g), DynArray::F64(e)) => {
+                for (a, b) in g.iter().zip(e.iter()) {
+                    assert!(close(*a, *b, 1e-12), "{ctx}: got {g} expected {e}");
+                }
+            }
+            (DynArray::F32(g), DynArray::F32(e)) => {
+                for (a, b) in g.iter().zip(e.iter()) {
+                    assert!(close(*a as f64, *b as f64, 1e-6), "{ctx}: got {g} expected {e}");
+                }
+            }
+            _ => assert_eq!(got, exp, "{ctx}"),
+        }
+    }
+
+    fn run_random(seed: u64, iters: usize, max_len: usize, max_nd: usize) {
+        let mut rng = Rng(seed);
+        for it in 0..iters {
+            let nd = rng.below(max_nd + 1);
+            let shape: Vec<usize> = (0..nd)
+                .map(|_| if rng.below(12) == 0 { 0 } else { 1 + rng.below(max_len) })
+                .collect();
+            let axes: Vec<usize> = (0..nd).filter(|_| rng.below(2) == 0).collect();
+            let dtype = DType::ALL[rng.below(6)];
+            let ties = rng.below(2) == 0;
+            let nan = rng.below(3) == 0;
+            for op in ALL_OPS {
+                let x = gen(&mut rng, dtype, &shape, ties, nan, matches!(op, ReduceOp::Prod));
+                let keepdims = rng.below(2) == 0;
+                let ctx = format!("iter {it}: {op:?} {dtype:?} shape {shape:?} axes {axes:?} keepdims {keepdims}");
+                let exp = reference(op, &x, &axes, keepdims);
+                let got = chunked(&mut rng, op, &x, &axes, keepdims);
+                match exp {
+                    None => assert!(got.is_err(), "{ctx}: expected an error"),
+                    Some(e) => assert_close(&got.unwrap_or_else(|err| panic!("{ctx}: {err}")), &e, &ctx),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn random_small() {
+        run_random(1, 300, 6, 3);
+    }
+
+    #[test]
+    fn random_long_rows() {
+        // Rows long enough for the multi-accumulator path and inner runs longer than a tile.
+        run_random(2, 40, 1500, 2);
+        run_random(3, 60, 70, 3);
+    }
+
+    fn f64s(shape: &[usize], v: Vec<f64>) -> DynArray {
+        DynArray::new(ArrayD::from_shape_vec(IxDyn(shape), v).unwrap())
+    }
+
+    fn whole(op: ReduceOp, x: &DynArray, axes: &[usize]) -> DynArray {
+        let full: Vec<u64> = axes.iter().map(|&i| x.shape()[i] as u64).collect();
+        let off = vec![0u64; axes.len()];
+        let st = chunk_state(op, x, axes, Some(&ArgPosition { offsets: &off, full_lens: &full })).unwrap();
+        let counts = vec![1; x.shape().len()];
+        let st = combine_states(op, &[&st], &counts, axes).unwrap();
+        finalize(op, &st, axes, false, x.dtype()).unwrap()
+    }
+
+    #[test]
+    fn nan_and_ties() {
+        let x = f64s(&[2, 4], vec![1.0, f64::NAN, 0.0, f64::NAN, 3.0, 1.0, 1.0, 3.0]);
+        let get = |op| match whole(op, &x, &[1]) {
+            DynArray::F64(a) => a.iter().copied().collect::<Vec<f64>>(),
+            DynArray::I64(a) => a.iter().map(|&v| v as f64).collect(),
+            DynArray::Bool(a) => a.iter().map(|&v| v as u8 as f64).collect(),
+            other => panic!("{other:?}"),
+        };
+        let s = get(ReduceOp::Min);
+        assert!(s[0].is_nan() && s[1] == 1.0);
+        let s = get(ReduceOp::Max);
+        assert!(s[0].is_nan() && s[1] == 3.0);
+        assert!(get(ReduceOp::Sum)[0].is_nan());
+        assert_eq!(get(ReduceOp::ArgMin), vec![1.0, 1.0]);
+        assert_eq!(get(ReduceOp::ArgMax), vec![1.0, 0.0]);
+        assert_eq!(get(ReduceOp::Any), vec![1.0, 1.0]);
+        assert_eq!(get(ReduceOp::All), vec![0.0, 1.0]);
+        // Ties across blocks: the global first occurrence wins, whatever the combine order.
+        let y = f64s(&[6], vec![2.0, 1.0, 5.0, 1.0, 1.0, 0.5 + 0.5]);
+        for (a, b) in [(1usize, 2usize), (2, 4), (1, 5), (3, 5)] {
+            let mk = |s: usize, e: usize| {
+                let blk = y.as_typed::<f64>().unwrap().slice_axis(Axis(0), Slice::from(s..e));
+                let blk = DynArray::new(blk.to_owned());
+                let pos = ArgPosition { offsets: &[s as u64], full_lens: &[6] };
+                chunk_state(ReduceOp::ArgMin, &blk, &[0], Some(&pos)).unwrap()
+            };
+            let (p, q, r) = (mk(0, a), mk(a, b), mk(b, 6));
+            // Parts deliberately out of order: global indices make the merge order-independent.
+            let parts: Vec<&[DynArray]> = vec![&r, &q, &p];
+            let st = combine_states(ReduceOp::ArgMin, &parts, &[3], &[0]).unwrap();
+            let out = finalize(ReduceOp::ArgMin, &st, &[0], false, DType::F64).unwrap();
+            assert_eq!(out, DynArray::new(ArrayD::from_elem(IxDyn(&[]), 1i64)));
+        }
+    }
+
+    #[test]
+    fn empty_arrays() {
+        let x = f64s(&[0, 3], vec![]);
+        assert_eq!(whole(ReduceOp::Sum, &x, &[0]), f64s(&[3], vec![0.0; 3]));
+        assert_eq!(whole(ReduceOp::Prod, &x, &[0]), f64s(&[3], vec![1.0; 3]));
+        match whole(ReduceOp::Mean, &x, &[0, 1]) {
+            DynArray::F64(a) => assert!(a.shape().is_empty() && a.iter().all(|v| v.is_nan())),
+            o => panic!("{o:?}"),
+        }
+        match whole(ReduceOp::Var { ddof: 1 }, &x, &[0]) {
+            DynArray::F64(a) => assert!(a.len() == 3 && a.iter().all(|v| v.is_nan())),
+            o => panic!("{o:?}"),
+        }
+        let b = DynArray::new(ArrayD::<bool>::from_elem(IxDyn(&[2, 0]), true));
+        assert_eq!(whole(ReduceOp::Any, &b, &[1]), DynArray::new(ArrayD::from_elem(IxDyn(&[2]), false)));
+        assert_eq!(whole(ReduceOp::All, &b, &[1]), DynArray::new(ArrayD::from_elem(IxDyn(&[2]), true)));
+        assert_eq!(whole(ReduceOp::Sum, &b, &[1]), DynArray::new(ArrayD::from_elem(IxDyn(&[2]), 0i64)));
+        assert!(chunk_state(ReduceOp::Min, &x, &[0], None).is_err());
+        // Min over the non-empty axis of an empty array is an empty result.
+        assert_eq!(whole(ReduceOp::Min, &x, &[1]).shape(), &[0]);
+    }
+
+    #[test]
+    fn var_known_values() {
+        // numpy: np.var([1, 2, 3, 4], ddof=1) == 1.6666666666666667, np.std(..., ddof=0) == 1.118033988749895
+        let x = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[4]), vec![1i32, 2, 3, 4]).unwrap());
+        let v = whole(ReduceOp::Var { ddof: 1 }, &x, &[0]);
+        assert_close(&v, &f64s(&[], vec![1.6666666666666667]), "var");
+        let s = whole(ReduceOp::Std { ddof: 0 }, &x, &[0]);
+        assert_close(&s, &f64s(&[], vec![1.118033988749895]), "std");
+        // ddof == count: 0/0 is nan for constant data, x/0 is inf otherwise.
+        let c = f64s(&[2], vec![5.0, 5.0]);
+        match whole(ReduceOp::Var { ddof: 2 }, &c, &[0]) {
+            DynArray::F64(a) => assert!(a.iter().all(|v| v.is_nan())),
+            o => panic!("{o:?}"),
+        }
+        assert_eq!(whole(ReduceOp::Var { ddof: 2 }, &f64s(&[2], vec![1.0, 2.0]), &[0]), f64s(&[], vec![f64::INFINITY]));
+        // Large offset: stable (no sum of squares).
+        let big = f64s(&[4], vec![1e9 + 4.0, 1e9 + 7.0, 1e9 + 13.0, 1e9 + 16.0]);
+        assert_close(&whole(ReduceOp::Var { ddof: 0 }, &big, &[0]), &f64s(&[], vec![22.5]), "big");
+    }
+
+    #[test]
+    fn f32_output_types() {
+        let x = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![1.0f32, 2.0, 3.0, 4.0]).unwrap());
+        for op in ALL_OPS {
+            assert_eq!(whole(op, &x, &[0]).dtype(), op.output_dtype(DType::F32), "{op:?}");
+        }
+        let u = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[3]), vec![200u8, 100, 255]).unwrap());
+        assert_eq!(whole(ReduceOp::Sum, &u, &[0]), DynArray::new(ArrayD::from_elem(IxDyn(&[]), 555i64)));
+        assert_eq!(whole(ReduceOp::Max, &u, &[0]), DynArray::new(ArrayD::from_elem(IxDyn(&[]), 255u8)));
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        let x = f64s(&[2, 3], vec![1.0; 6]);
+        assert!(chunk_state(ReduceOp::Sum, &x, &[2], None).is_err());
+        assert!(chunk_state(ReduceOp::Sum, &x, &[1, 0], None).is_err());
+        assert!(chunk_state(ReduceOp::ArgMin, &x, &[1], None).is_err());
+        assert!(chunk_state(ReduceOp::ArgMin, &x, &[1], Some(&ArgPosition { offsets: &[5], full_lens: &[6] })).is_err());
+        let a = chunk_state(ReduceOp::Var { ddof: 0 }, &x, &[1], None).unwrap();
+        let b = chunk_state(ReduceOp::Var { ddof: 0 }, &x, &[0], None).unwrap();
+        assert!(combine_states(ReduceOp::Var { ddof: 0 }, &[&a, &b], &[1, 2], &[1]).is_err());
+        assert!(combine_states(ReduceOp::Var { ddof: 0 }, &[&a, &a], &[1, 3], &[1]).is_err());
+        assert!(combine_states(ReduceOp::Var { ddof: 0 }, &[&a, &a], &[2, 1], &[1]).is_err());
+        assert!(combine_states(ReduceOp::Var { ddof: 0 }, &[], &[1, 1], &[1]).is_err());
+        let s = chunk_state(ReduceOp::Sum, &x, &[1], None).unwrap();
+        assert!(combine_states(ReduceOp::Sum, &[&a[..1], &s], &[1, 2], &[1]).is_err());
+        assert!(finalize(ReduceOp::Sum, &s, &[1], false, DType::I32).is_err());
+        assert!(finalize(ReduceOp::Mean, &s, &[1], false, DType::F64).is_err());
+        assert!(finalize(ReduceOp::Sum, &s, &[0], false, DType::F64).is_err());
+    }
+}

@@ -1,0 +1,17 @@
+use thiserror::Error;
+
+/// A kernel failure; the runtime adds the layer and block it happened in.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum KernelError {
+    /// A kernel received inputs it cannot use (wrong dtype, shape or value kind).
+    #[error("{0}")]
+    BadInput(String),
+    /// A user kernel (map_blocks closure) returned an error.
+    #[error("kernel {name:?} failed: {message}")]
+    User {
+        /// Kernel name.
+        name: String,
+        /// Its message.
+        message: String,
+    },
+}

@@ -1,0 +1,46 @@
+use chunkwise_ir::DynArray;
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+/// The value of a task: a chunk, a reduction state or any Rust value (for `delayed` tasks).
+/// Cloning is O(1) (reference counted).
+#[derive(Clone)]
+pub enum Value {
+    /// An array chunk in host memory.
+    Array(DynArray),
+    /// Intermediate state of a tree reduction (e.g. `(sum, count)` for a mean), one array
+    /// per component, each shaped like the block with reduced axes of length 1.
+    State(Arc<[DynArray]>),
+    /// Any other value.
+    Any(Arc<dyn Any + Send + Sync>),
+}
+
+impl Value {
+    /// The chunk, if this value is one.
+    pub fn as_array(&self) -> Option<&DynArray> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Bytes of array data held (0 for opaque values).
+    pub fn nbytes(&self) -> usize {
+        match self {
+            Value::Array(a) => a.nbytes(),
+            Value::State(s) => s.iter().map(DynArray::nbytes).sum(),
+            Value::Any(_) => 0,
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Array(a) => write!(f, "Array({} {:?})", a.dtype(), a.shape()),
+            Value::State(s) => write!(f, "State({} parts)", s.len()),
+            Value::Any(_) => f.write_str("Any"),
+        }
+    }
+}

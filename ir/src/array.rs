@@ -1,0 +1,167 @@
+//! In-memory typed arrays: the data of `from_array` sources and of chunks on the CPU.
+
+use crate::dtype::{DType, Scalar};
+use ndarray::{ArcArray, ArrayD, IxDyn};
+use std::fmt::Debug;
+
+/// A Rust element type that chunkwise arrays can hold.
+pub trait Element:
+    Copy + Debug + PartialEq + PartialOrd + Default + Send + Sync + 'static
+{
+    /// The chunkwise type of `Self`.
+    const DTYPE: DType;
+    /// Wraps an array of `Self`.
+    fn wrap(a: ArcArray<Self, IxDyn>) -> DynArray;
+    /// Borrows the array if it holds `Self`.
+    fn unwrap_ref(a: &DynArray) -> Option<&ArcArray<Self, IxDyn>>;
+    /// Converts a scalar of any type to `Self` (NumPy `astype` rules).
+    fn from_scalar(s: Scalar) -> Self;
+    /// Wraps a value as a scalar.
+    fn to_scalar(self) -> Scalar;
+}
+
+macro_rules! element {
+    ($($t:ty => $v:ident),*) => {$(
+        impl Element for $t {
+            const DTYPE: DType = DType::$v;
+            fn wrap(a: ArcArray<Self, IxDyn>) -> DynArray { DynArray::$v(a) }
+            fn unwrap_ref(a: &DynArray) -> Option<&ArcArray<Self, IxDyn>> {
+                match a { DynArray::$v(x) => Some(x), _ => None }
+            }
+            fn from_scalar(s: Scalar) -> Self {
+                match s.cast(DType::$v) { Scalar::$v(v) => v, _ => unreachable!("cast returns the requested type") }
+            }
+            fn to_scalar(self) -> Scalar { Scalar::$v(self) }
+        }
+    )*};
+}
+element!(bool => Bool, u8 => U8, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+
+/// An n-dimensional array of any of the six element types, shared by reference counting
+/// (cloning is O(1); views such as transposes share the data).
+#[derive(Clone, Debug, PartialEq)]
+pub enum DynArray {
+    /// bool elements.
+    Bool(ArcArray<bool, IxDyn>),
+    /// u8 elements.
+    U8(ArcArray<u8, IxDyn>),
+    /// i32 elements.
+    I32(ArcArray<i32, IxDyn>),
+    /// i64 elements.
+    I64(ArcArray<i64, IxDyn>),
+    /// f32 elements.
+    F32(ArcArray<f32, IxDyn>),
+    /// f64 elements.
+    F64(ArcArray<f64, IxDyn>),
+}
+
+/// Runs `$body` with `$a` bound to the typed `ArcArray` inside a [`DynArray`].
+#[macro_export]
+macro_rules! with_array {
+    ($arr:expr, $a:ident => $body:expr) => {
+        match $arr {
+            $crate::DynArray::Bool($a) => $body,
+            $crate::DynArray::U8($a) => $body,
+            $crate::DynArray::I32($a) => $body,
+            $crate::DynArray::I64($a) => $body,
+            $crate::DynArray::F32($a) => $body,
+            $crate::DynArray::F64($a) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with the type alias `$t` set to the Rust element type of a [`DType`].
+#[macro_export]
+macro_rules! with_dtype {
+    ($dtype:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            $crate::DType::Bool => {
+                type $t = bool;
+                $body
+            }
+            $crate::DType::U8 => {
+                type $t = u8;
+                $body
+            }
+            $crate::DType::I32 => {
+                type $t = i32;
+                $body
+            }
+            $crate::DType::I64 => {
+                type $t = i64;
+                $body
+            }
+            $crate::DType::F32 => {
+                type $t = f32;
+                $body
+            }
+            $crate::DType::F64 => {
+                type $t = f64;
+                $body
+            }
+        }
+    };
+}
+
+impl DynArray {
+    /// Wraps an owned typed array.
+    pub fn new<T: Element>(a: ArrayD<T>) -> DynArray {
+        T::wrap(a.into_shared())
+    }
+
+    /// An array of `shape` filled with `value` cast to `dtype`.
+    pub fn full(dtype: DType, shape: &[usize], value: Scalar) -> DynArray {
+        with_dtype!(dtype, T => DynArray::new(ArrayD::<T>::from_elem(IxDyn(shape), T::from_scalar(value))))
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            DynArray::Bool(_) => DType::Bool,
+            DynArray::U8(_) => DType::U8,
+            DynArray::I32(_) => DType::I32,
+            DynArray::I64(_) => DType::I64,
+            DynArray::F32(_) => DType::F32,
+            DynArray::F64(_) => DType::F64,
+        }
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        with_array!(self, a => a.shape())
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        with_array!(self, a => a.len())
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes held by the elements.
+    pub fn nbytes(&self) -> usize {
+        self.len() * self.dtype().size()
+    }
+
+    /// The typed array, if it holds `T`.
+    pub fn as_typed<T: Element>(&self) -> Option<&ArcArray<T, IxDyn>> {
+        T::unwrap_ref(self)
+    }
+
+    /// Converts to another element type (NumPy `astype` rules: integers wrap, floats
+    /// truncate toward zero, nonzero is `true`). Returns a shared clone when the type is equal.
+    pub fn cast(&self, dtype: DType) -> DynArray {
+        if dtype == self.dtype() {
+            return self.clone();
+        }
+        with_array!(self, a => with_dtype!(dtype, T => DynArray::new(a.map(|&v| T::from_scalar(v.to_scalar())))))
+    }
+
+    /// The element at a flat C-order position, as a scalar.
+    pub fn get_flat(&self, i: usize) -> Option<Scalar> {
+        with_array!(self, a => a.iter().nth(i).map(|v| v.to_scalar()))
+    }
+}

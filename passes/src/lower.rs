@@ -1,0 +1,226 @@
+//! Lowering: layer graph -> task graph.
+//!
+//! 1. The layers reachable from the outputs are listed inputs-first; equal layers (equal
+//!    content hash) appear once, so equal sub-graphs are computed once.
+//! 2. Each layer becomes its stages ([`chunkwise_ir::task::plan_stages`]).
+//! 3. Walking stages from the outputs back, each stage marks the input blocks its needed
+//!    blocks read ([`Stage::for_each_input`]). Only needed blocks are ever visited, so
+//!    `x[0]` of an array of 10^9 chunks visits a handful of blocks (culling by construction).
+//! 4. Tasks get ids stage by stage, and dependencies are written in CSR form.
+//!
+//! Nothing is allocated per task beyond the task records: a block marker per stage is a
+//! dense `u32` array when the stage is mostly needed and a hash map when it is sparse.
+
+use chunkwise_ir::grid::{ravel, unravel_into};
+use chunkwise_ir::task::{plan_stages, Scratch};
+use chunkwise_ir::{topo_order, GraphOutput, Node, Stage, TaskGraph};
+use rustc_hash::FxHashMap;
+use thiserror::Error;
+
+/// Why a graph cannot be lowered.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum LowerError {
+    /// A requested block does not exist.
+    #[error("output {output} has {blocks} blocks; block {block} was requested")]
+    BlockOutOfRange {
+        /// Output number.
+        output: usize,
+        /// Its number of blocks.
+        blocks: u64,
+        /// The requested block.
+        block: u64,
+    },
+    /// More tasks or dependencies than 32-bit ids can number.
+    #[error("the task graph needs more than 2^32 - 1 {0}; request fewer blocks or use larger chunks")]
+    TooLarge(&'static str),
+    /// A layer has more blocks than 64-bit block indices can number.
+    #[error("layer {0} has more than 2^64 blocks")]
+    GridTooLarge(String),
+}
+
+const SPARSE_TO_DENSE: usize = 4096;
+const DENSE_MAX_BLOCKS: u64 = 1 << 28;
+
+/// Block -> index in the stage's needed list.
+enum Marker {
+    Sparse(FxHashMap<u64, u32>),
+    Dense(Vec<u32>),
+}
+
+struct StageNeeds {
+    marker: Marker,
+    blocks: Vec<u64>,
+    total: u64,
+}
+
+impl StageNeeds {
+    fn new(total: u64) -> StageNeeds {
+        StageNeeds {
+            marker: Marker::Sparse(FxHashMap::default()),
+            blocks: Vec::new(),
+            total,
+        }
+    }
+
+    #[inline]
+    fn get(&self, b: u64) -> Option<u32> {
+        match &self.marker {
+            Marker::Dense(v) => {
+                let i = v[b as usize];
+                (i != u32::MAX).then_some(i)
+            }
+            Marker::Sparse(m) => m.get(&b).copied(),
+        }
+    }
+
+    /// Marks block `b` as needed (idempotent).
+    #[inline]
+    fn mark(&mut self, b: u64) -> Result<(), LowerError> {
+        let next = u32::try_from(self.blocks.len()).map_err(|_| LowerError::TooLarge("tasks"))?;
+        match &mut self.marker {
+            Marker::Dense(v) => {
+                let slot = &mut v[b as usize];
+                if *slot != u32::MAX {
+                    return Ok(());
+                }
+                *slot = next;
+            }
+            Marker::Sparse(m) => {
+                if m.contains_key(&b) {
+                    return Ok(());
+                }
+                m.insert(b, next);
+                if m.len() > SPARSE_TO_DENSE && self.total <= DENSE_MAX_BLOCKS {
+                    let mut v = vec![u32::MAX; self.total as usize];
+                    for (&k, &i) in m.iter() {
+                        v[k as usize] = i;
+                    }
+                    self.marker = Marker::Dense(v);
+                }
+            }
+        }
+        self.blocks.push(b);
+        Ok(())
+    }
+}
+
+/// Lowers all blocks of `outputs`.
+pub fn lower(outputs: &[Node]) -> Result<TaskGraph, LowerError> {
+    lower_blocks(outputs, None)
+}
+
+/// Lowers the given blocks (linear C-order indices, per output) of `outputs`; `None`
+/// requests every block of every output.
+pub fn lower_blocks(outputs: &[Node], blocks: Option<&[Vec<u64>]>) -> Result<TaskGraph, LowerError> {
+    // Stages, inputs first.
+    let nodes = topo_order(outputs);
+    let mut final_stage: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut stages: Vec<Stage> = Vec::new();
+    for n in &nodes {
+        if n.chunks().total_blocks() == u64::MAX {
+            return Err(LowerError::GridTooLarge(n.label()));
+        }
+        let plan = plan_stages(n);
+        let mut prev: Option<u32> = None;
+        for (op, nblocks) in plan.stages {
+            let inputs: Vec<u32> = match prev {
+                None => n.inputs().iter().map(|m| final_stage[&m.id()]).collect(),
+                Some(p) => vec![p],
+            };
+            let input_nblocks = inputs.iter().map(|&i| stages[i as usize].nblocks.clone()).collect();
+            stages.push(Stage::new(n.clone(), op, nblocks, inputs, input_nblocks));
+            prev = Some(stages.len() as u32 - 1);
+        }
+        final_stage.insert(n.id(), prev.expect("every layer has a stage"));
+    }
+
+    // Needed blocks, from the outputs back.
+    let mut needs: Vec<StageNeeds> = stages.iter().map(|s| StageNeeds::new(s.total_blocks())).collect();
+    let mut out_blocks: Vec<Vec<u64>> = Vec::with_capacity(outputs.len());
+    for (k, o) in outputs.iter().enumerate() {
+        let s = final_stage[&o.id()] as usize;
+        let total = stages[s].total_blocks();
+        let list: Vec<u64> = match blocks {
+            Some(b) => b.get(k).cloned().unwrap_or_default(),
+            None => (0..total).collect(),
+        };
+        for &b in &list {
+            if b >= total {
+                return Err(LowerError::BlockOutOfRange { output: k, blocks: total, block: b });
+            }
+            needs[s].mark(b)?;
+        }
+        out_blocks.push(list);
+    }
+    let mut scratch = Scratch::default();
+    let mut coords: Vec<u64> = Vec::new();
+    for s in (0..stages.len()).rev() {
+        let stage = &stages[s];
+        if stage.inputs.is_empty() {
+            continue;
+        }
+        let (before, rest) = needs.split_at_mut(s);
+        let mine = &rest[0];
+        let mut err = None;
+        for &b in &mine.blocks {
+            coords.resize(stage.nblocks.len(), 0);
+            unravel_into(b, &stage.nblocks, &mut coords);
+            stage.for_each_input(&coords, &mut scratch, |slot, c| {
+                let i = stage.inputs[slot] as usize;
+                let lin = ravel(c, &stage.input_nblocks[slot]);
+                if let Err(e) = before[i].mark(lin) {
+                    err = Some(e);
+                }
+            });
+        }
+        if let Some(e) = err {
+            return Err(e);
+        }
+    }
+
+    // Task ids and CSR dependencies.
+    let mut base = Vec::with_capacity(stages.len());
+    let mut total: u64 = 0;
+    for n in &needs {
+        base.push(total);
+        total += n.blocks.len() as u64;
+    }
+    if total >= u32::MAX as u64 {
+        return Err(LowerError::TooLarge("tasks"));
+    }
+    let n_tasks = total as usize;
+    let mut g = TaskGraph {
+        task_stage: Vec::with_capacity(n_tasks),
+        task_block: Vec::with_capacity(n_tasks),
+        dep_offsets: Vec::with_capacity(n_tasks + 1),
+        deps: Vec::with_capacity(n_tasks),
+        ..TaskGraph::default()
+    };
+    g.dep_offsets.push(0);
+    for (s, stage) in stages.iter().enumerate() {
+        for &b in &needs[s].blocks {
+            g.task_stage.push(s as u32);
+            g.task_block.push(b);
+            coords.resize(stage.nblocks.len(), 0);
+            unravel_into(b, &stage.nblocks, &mut coords);
+            stage.for_each_input(&coords, &mut scratch, |slot, c| {
+                let i = stage.inputs[slot] as usize;
+                let lin = ravel(c, &stage.input_nblocks[slot]);
+                let local = needs[i].get(lin).expect("input blocks were marked");
+                g.deps.push((base[i] + local as u64) as u32);
+            });
+            let n = u32::try_from(g.deps.len()).map_err(|_| LowerError::TooLarge("dependencies"))?;
+            g.dep_offsets.push(n);
+        }
+    }
+    for (k, o) in outputs.iter().enumerate() {
+        let s = final_stage[&o.id()];
+        let tasks = out_blocks[k]
+            .iter()
+            .map(|&b| (base[s as usize] + needs[s as usize].get(b).expect("outputs are marked") as u64) as u32)
+            .collect();
+        g.outputs.push(GraphOutput { stage: s, blocks: std::mem::take(&mut out_blocks[k]), tasks });
+    }
+    g.stages = stages;
+    Ok(g)
+}

@@ -1,0 +1,349 @@
+//! Parallel executor (see the crate documentation).
+
+use std::any::Any;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+
+use crate::order::{plan, NONE};
+use crate::{Dag, Progress, RunError, RunOptions};
+
+/// Graph in compact form: task `p` is the `p`-th task of the static order.
+struct Compact {
+    /// Original task id of each compact task.
+    task: Vec<u32>,
+    dep_off: Vec<u32>,
+    deps: Vec<u32>,
+    out_off: Vec<u32>,
+    outs: Vec<u32>,
+}
+
+impl Compact {
+    #[inline]
+    fn deps(&self, p: u32) -> &[u32] {
+        &self.deps[self.dep_off[p as usize] as usize..self.dep_off[p as usize + 1] as usize]
+    }
+    #[inline]
+    fn dependents(&self, p: u32) -> &[u32] {
+        &self.outs[self.out_off[p as usize] as usize..self.out_off[p as usize + 1] as usize]
+    }
+}
+
+/// Mutable scheduler state, guarded by one mutex.
+struct State<V, E> {
+    /// Ready tasks, lowest static position first.
+    ready: BinaryHeap<Reverse<u32>>,
+    /// Unfinished dependency edges per task.
+    pending: Vec<u32>,
+    /// Consumer edges that have not run yet, per task.
+    consumers: Vec<u32>,
+    /// Values of finished tasks that are still needed.
+    values: Vec<Option<V>>,
+    done: u64,
+    error: Option<RunError<E>>,
+    stop: bool,
+    idle: usize,
+}
+
+struct Shared<'a, V, E, F> {
+    graph: Compact,
+    keep: Vec<bool>,
+    state: Mutex<State<V, E>>,
+    wake: Condvar,
+    total: u64,
+    exec: &'a F,
+    cancel: Option<&'a AtomicBool>,
+    progress: Option<&'a (dyn Fn(Progress) + Sync)>,
+    progress_step: u64,
+    /// Last `done` value reported; serialises progress calls and keeps them monotone.
+    reported: Mutex<u64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_string()
+    }
+}
+
+/// See [`crate::execute`].
+pub(crate) fn execute<V, E, F>(
+    dag: Dag<'_>,
+    outputs: &[u32],
+    exec: F,
+    opts: &RunOptions<'_>,
+) -> Result<Vec<V>, RunError<E>>
+where
+    V: Clone + Send + Sync,
+    E: Send,
+    F: Fn(u32, &[V]) -> Result<V, E> + Sync,
+{
+    let plan = plan(dag, outputs).map_err(|e| RunError::InvalidGraph(e.0))?;
+    if outputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let m = plan.order.len();
+    let graph = compact(dag, plan.order, &plan.pos);
+    let mut keep = vec![false; m];
+    for &o in outputs {
+        keep[plan.pos[o as usize] as usize] = true;
+    }
+    let pending: Vec<u32> = (0..m)
+        .map(|p| graph.dep_off[p + 1] - graph.dep_off[p])
+        .collect();
+    let consumers: Vec<u32> = (0..m)
+        .map(|p| graph.out_off[p + 1] - graph.out_off[p])
+        .collect();
+    let ready: BinaryHeap<Reverse<u32>> = (0..m as u32)
+        .filter(|&p| pending[p as usize] == 0)
+        .map(Reverse)
+        .collect();
+    let mut values = Vec::with_capacity(m);
+    values.resize_with(m, || None);
+    let total = m as u64;
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        t => t,
+    }
+    .min(m)
+    .max(1);
+    let shared = Shared {
+        graph,
+        keep,
+        state: Mutex::new(State {
+            ready,
+            pending,
+            consumers,
+            values,
+            done: 0,
+            error: None,
+            stop: false,
+            idle: 0,
+        }),
+        wake: Condvar::new(),
+        total,
+        exec: &exec,
+        cancel: opts.cancel,
+        progress: opts.progress,
+        progress_step: (total / 1000).max(1),
+        reported: Mutex::new(0),
+    };
+    if let Some(p) = shared.progress {
+        p(Progress { done: 0, total });
+    }
+    if threads == 1 {
+        worker(&shared);
+    } else {
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                s.spawn(|| worker(&shared));
+            }
+            worker(&shared);
+        });
+    }
+    let mut st = shared
+        .state
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(e) = st.error.take() {
+        return Err(e);
+    }
+    debug_assert_eq!(st.done, total);
+    if let Some(p) = shared.progress {
+        let reported = shared
+            .reported
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        if reported < total {
+            p(Progress { done: total, total });
+        }
+    }
+    Ok(outputs
+        .iter()
+        .map(|&o| {
+            st.values[plan.pos[o as usize] as usize]
+                .clone()
+                .expect("output value present")
+        })
+        .collect())
+}
+
+fn compact(dag: Dag<'_>, order: Vec<u32>, pos: &[u32]) -> Compact {
+    let m = order.len();
+    let mut dep_off = Vec::with_capacity(m + 1);
+    dep_off.push(0u32);
+    let mut deps = Vec::new();
+    let mut out_off = vec![0u32; m + 1];
+    for &t in &order {
+        let r = dag.offsets[t as usize] as usize..dag.offsets[t as usize + 1] as usize;
+        for &d in &dag.deps[r] {
+            let q = pos[d as usize];
+            debug_assert_ne!(q, NONE);
+            deps.push(q);
+            out_off[q as usize + 1] += 1;
+        }
+        dep_off.push(deps.len() as u32);
+    }
+    for i in 0..m {
+        out_off[i + 1] += out_off[i];
+    }
+    let mut outs = vec![0u32; deps.len()];
+    let mut fill: Vec<u32> = out_off[..m].to_vec();
+    for p in 0..m {
+        for &q in &deps[dep_off[p] as usize..dep_off[p + 1] as usize] {
+            outs[fill[q as usize] as usize] = p as u32;
+            fill[q as usize] += 1;
+        }
+    }
+    Compact {
+        task: order,
+        dep_off,
+        deps,
+        out_off,
+        outs,
+    }
+}
+
+fn worker<V, E, F>(sh: &Shared<'_, V, E, F>)
+where
+    V: Clone + Send + Sync,
+    E: Send,
+    F: Fn(u32, &[V]) -> Result<V, E> + Sync,
+{
+    let mut inputs: Vec<V> = Vec::new();
+    let mut released: Vec<V> = Vec::new();
+    let mut finished: Option<(u32, Result<V, RunError<E>>)> = None;
+    loop {
+        inputs.clear();
+        let mut report = None;
+        let mut st = lock(&sh.state);
+        if let Some((p, result)) = finished.take() {
+            match result {
+                Ok(v) if !st.stop => {
+                    complete(sh, &mut st, p, v, &mut released);
+                    if st.done % sh.progress_step == 0 || st.done == sh.total {
+                        report = Some(st.done);
+                    }
+                }
+                Ok(v) => released.push(v),
+                Err(e) => {
+                    if st.error.is_none() {
+                        st.error = Some(e);
+                    }
+                    st.stop = true;
+                    sh.wake.notify_all();
+                }
+            }
+        }
+        let next = loop {
+            if st.stop {
+                break None;
+            }
+            if sh.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                st.error.get_or_insert(RunError::Cancelled);
+                st.stop = true;
+                sh.wake.notify_all();
+                break None;
+            }
+            if let Some(Reverse(p)) = st.ready.pop() {
+                break Some(p);
+            }
+            if st.done == sh.total {
+                break None;
+            }
+            st.idle += 1;
+            st = sh.wake.wait(st).unwrap_or_else(PoisonError::into_inner);
+            st.idle -= 1;
+        };
+        let Some(p) = next else {
+            drop(st);
+            released.clear();
+            report_progress(sh, report);
+            return;
+        };
+        for &q in sh.graph.deps(p) {
+            inputs.push(
+                st.values[q as usize]
+                    .clone()
+                    .expect("dependency value present"),
+            );
+        }
+        if st.idle > 0 && !st.ready.is_empty() {
+            sh.wake.notify_one();
+        }
+        drop(st);
+        released.clear();
+        report_progress(sh, report);
+
+        let task = sh.graph.task[p as usize];
+        let result = match catch_unwind(AssertUnwindSafe(|| (sh.exec)(task, &inputs))) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(error)) => Err(RunError::Task { task, error }),
+            Err(payload) => Err(RunError::Panicked {
+                task,
+                message: panic_message(&*payload),
+            }),
+        };
+        finished = Some((p, result));
+    }
+}
+
+/// Records the value of finished task `p`, releases inputs whose consumers have all run
+/// (into `released`, to be dropped outside the lock) and queues newly ready tasks.
+fn complete<V, E, F>(
+    sh: &Shared<'_, V, E, F>,
+    st: &mut State<V, E>,
+    p: u32,
+    v: V,
+    released: &mut Vec<V>,
+) {
+    let st = &mut *st;
+    st.done += 1;
+    if st.consumers[p as usize] > 0 || sh.keep[p as usize] {
+        st.values[p as usize] = Some(v);
+    } else {
+        released.push(v);
+    }
+    for &q in sh.graph.deps(p) {
+        let c = &mut st.consumers[q as usize];
+        *c -= 1;
+        if *c == 0 && !sh.keep[q as usize] {
+            if let Some(v) = st.values[q as usize].take() {
+                released.push(v);
+            }
+        }
+    }
+    for &d in sh.graph.dependents(p) {
+        let c = &mut st.pending[d as usize];
+        *c -= 1;
+        if *c == 0 {
+            st.ready.push(Reverse(d));
+        }
+    }
+    if st.done == sh.total {
+        sh.wake.notify_all();
+    }
+}
+
+fn report_progress<V, E, F>(sh: &Shared<'_, V, E, F>, done: Option<u64>) {
+    let (Some(f), Some(done)) = (sh.progress, done) else {
+        return;
+    };
+    let mut reported = lock(&sh.reported);
+    if done > *reported {
+        *reported = done;
+        f(Progress {
+            done,
+            total: sh.total,
+        });
+    }
+}

@@ -1,0 +1,494 @@
+//! Tests of the parallel executor: results, releases, errors, panics, cancellation, progress.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chunkwise_runtime::{execute, Dag, Progress, RunError, RunOptions};
+use common::*;
+
+fn opts(threads: usize) -> RunOptions<'static> {
+    RunOptions {
+        threads,
+        ..RunOptions::default()
+    }
+}
+
+fn value_of(task: u32, inputs: &[u64]) -> u64 {
+    inputs
+        .iter()
+        .enumerate()
+        .fold(task as u64 + 1, |acc, (i, &v)| {
+            acc.wrapping_add(v.wrapping_mul(i as u64 * 2 + 3))
+        })
+}
+
+/// Sequential reference evaluation (the tasks are in topological order by id in random_dag).
+fn reference(g: &Graph) -> Vec<u64> {
+    let mut vals: Vec<u64> = Vec::with_capacity(g.n());
+    for t in 0..g.n() as u32 {
+        let inputs: Vec<u64> = g.row(t).iter().map(|&d| vals[d as usize]).collect();
+        vals.push(value_of(t, &inputs));
+    }
+    vals
+}
+
+#[test]
+fn random_dags_match_sequential_evaluation() {
+    let mut rng = Rng(1234);
+    for case in 0..150 {
+        let n = 1 + rng.below(400) as usize;
+        let g = random_dag(&mut rng, n, 6);
+        let expected = reference(&g);
+        let k = 1 + rng.below(6);
+        let outs: Vec<u32> = (0..k).map(|_| rng.below(n as u64) as u32).collect();
+        for threads in [1, 2, 3, 8] {
+            let runs: Vec<AtomicU32> = (0..n).map(|_| AtomicU32::new(0)).collect();
+            let got = execute(
+                g.dag(),
+                &outs,
+                |t, inputs: &[u64]| {
+                    runs[t as usize].fetch_add(1, Ordering::Relaxed);
+                    assert_eq!(inputs.len(), g.row(t).len());
+                    Ok::<_, String>(value_of(t, inputs))
+                },
+                &opts(threads),
+            )
+            .unwrap();
+            let want: Vec<u64> = outs.iter().map(|&o| expected[o as usize]).collect();
+            assert_eq!(got, want, "case {case}, threads {threads}");
+            // every needed task ran exactly once, the others never
+            let order = chunkwise_runtime::order(g.dag(), &outs).unwrap();
+            let mut needed = vec![false; n];
+            for &t in &order {
+                needed[t as usize] = true;
+            }
+            for t in 0..n {
+                assert_eq!(
+                    runs[t].load(Ordering::Relaxed),
+                    needed[t] as u32,
+                    "task {t}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn big_random_dag_many_threads() {
+    let mut rng = Rng(99);
+    let n = 50_000;
+    let g = random_dag(&mut rng, n, 4);
+    let expected = reference(&g);
+    let outs: Vec<u32> = vec![(n - 1) as u32, 0, (n / 2) as u32, (n - 1) as u32];
+    for threads in [0, 2, 16] {
+        let got = execute(
+            g.dag(),
+            &outs,
+            |t, i: &[u64]| Ok::<_, ()>(value_of(t, i)),
+            &opts(threads),
+        )
+        .unwrap();
+        let want: Vec<u64> = outs.iter().map(|&o| expected[o as usize]).collect();
+        assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn edge_cases() {
+    let exec = |t: u32, i: &[u64]| Ok::<_, String>(value_of(t, i));
+    // empty outputs: nothing runs
+    let g = Graph::from_rows(&[vec![], vec![0]]);
+    let got: Vec<u64> = execute(
+        g.dag(),
+        &[],
+        |_, _: &[u64]| -> Result<u64, String> { panic!("ran") },
+        &opts(2),
+    )
+    .unwrap();
+    assert!(got.is_empty());
+    // n == 0
+    let empty = Dag {
+        offsets: &[0],
+        deps: &[],
+    };
+    assert_eq!(
+        execute(empty, &[], exec, &opts(0)).unwrap(),
+        Vec::<u64>::new()
+    );
+    // an output listed twice, an output that is also a dependency, a repeated dependency
+    let g = Graph::from_rows(&[vec![], vec![0, 0], vec![1, 0], vec![]]);
+    let r = reference(&g);
+    for threads in [1, 2, 4] {
+        let got = execute(g.dag(), &[2, 1, 2, 0, 3], exec, &opts(threads)).unwrap();
+        assert_eq!(got, vec![r[2], r[1], r[2], r[0], r[3]]);
+    }
+    // invalid graph / output
+    let err = execute(g.dag(), &[9], exec, &opts(2)).unwrap_err();
+    assert!(matches!(err, RunError::InvalidGraph(_)), "{err}");
+    let cyclic = Dag {
+        offsets: &[0, 1, 2],
+        deps: &[1, 0],
+    };
+    let err = execute(cyclic, &[0], exec, &opts(2)).unwrap_err();
+    assert!(
+        matches!(&err, RunError::InvalidGraph(m) if m.contains("cycle")),
+        "{err}"
+    );
+}
+
+/// A value that counts how many instances are alive.
+#[derive(Debug)]
+struct Tracked {
+    live: Arc<AtomicUsize>,
+    value: u64,
+}
+
+impl Tracked {
+    fn new(live: &Arc<AtomicUsize>, max: &AtomicUsize, value: u64) -> Arc<Tracked> {
+        let now = live.fetch_add(1, Ordering::SeqCst) + 1;
+        max.fetch_max(now, Ordering::SeqCst);
+        Arc::new(Tracked {
+            live: live.clone(),
+            value,
+        })
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn intermediate_values_are_released() {
+    for (g, root, bound1) in [
+        {
+            let (g, r) = tree_reduction(4usize.pow(7), 4);
+            (g, r, 7 * 3 + 2)
+        },
+        {
+            let (g, r) = chains_then_reduce(4000, 10, 4);
+            (g, r, 6 * 3 + 3)
+        },
+    ] {
+        for threads in [1, 2, 4] {
+            let live = Arc::new(AtomicUsize::new(0));
+            let max = AtomicUsize::new(0);
+            let mut sum_check = 0u64;
+            let out = execute(
+                g.dag(),
+                &[root],
+                |t, inputs: &[Arc<Tracked>]| {
+                    let v = if inputs.is_empty() {
+                        t as u64
+                    } else {
+                        inputs.iter().map(|x| x.value).sum()
+                    };
+                    Ok::<_, ()>(Tracked::new(&live, &max, v))
+                },
+                &opts(threads),
+            )
+            .unwrap();
+            // only the output is left alive once the run is over
+            assert_eq!(live.load(Ordering::SeqCst), 1);
+            let max = max.load(Ordering::SeqCst);
+            // a few extra values per additional worker (each worker runs ahead on its own
+            // subtree)
+            let bound = bound1 * threads + 2 * threads;
+            assert!(max <= bound, "threads {threads}: max live {max} > {bound}");
+            for t in 0..g.n() as u32 {
+                if g.row(t).is_empty() {
+                    sum_check += t as u64;
+                }
+            }
+            assert_eq!(out[0].value, sum_check);
+            drop(out);
+            assert_eq!(live.load(Ordering::SeqCst), 0);
+        }
+    }
+}
+
+#[test]
+fn values_are_released_on_error_too() {
+    let (g, root) = tree_reduction(1000, 4);
+    let live = Arc::new(AtomicUsize::new(0));
+    let max = AtomicUsize::new(0);
+    let err = execute(
+        g.dag(),
+        &[root],
+        |t, _: &[Arc<Tracked>]| {
+            if t == 700 {
+                Err("boom")
+            } else {
+                Ok(Tracked::new(&live, &max, 0))
+            }
+        },
+        &opts(3),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        RunError::Task {
+            task: 700,
+            error: "boom"
+        }
+    );
+    assert_eq!(live.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn first_error_stops_the_run() {
+    let (g, root) = tree_reduction(10_000, 4);
+    for threads in [1, 2, 8, 32] {
+        let ran = AtomicUsize::new(0);
+        let err = execute(
+            g.dag(),
+            &[root],
+            |t, _: &[u64]| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                if t % 7 == 3 {
+                    Err(format!("task {t} is bad"))
+                } else {
+                    Ok(0)
+                }
+            },
+            &opts(threads),
+        )
+        .unwrap_err();
+        match &err {
+            RunError::Task { task, error } => {
+                assert_eq!(task % 7, 3);
+                assert_eq!(error, &format!("task {task} is bad"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        // scheduling stopped early: at most one task per worker after the failure
+        assert!(
+            ran.load(Ordering::SeqCst) <= 4 + threads,
+            "threads {threads}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("failed"), "{msg}");
+        let _: &dyn std::error::Error = &err;
+    }
+}
+
+#[test]
+fn every_task_fails_with_many_threads() {
+    let mut rng = Rng(5);
+    let g = random_dag(&mut rng, 2000, 3);
+    for threads in [2, 8, 64] {
+        let err = execute(
+            g.dag(),
+            &[1999, 1500, 3],
+            |t, _: &[u64]| Err::<u64, _>(t),
+            &opts(threads),
+        )
+        .unwrap_err();
+        assert!(matches!(err, RunError::Task { task, error } if task == error));
+    }
+}
+
+#[test]
+fn panics_are_caught() {
+    let (g, root) = tree_reduction(2000, 4);
+    for threads in [1, 2, 8] {
+        let err = execute(
+            g.dag(),
+            &[root],
+            |t, _: &[u64]| -> Result<u64, String> {
+                if t == 1234 {
+                    panic!("bad task {t}");
+                }
+                if t == 1500 {
+                    std::panic::panic_any(17u8);
+                }
+                Ok(1)
+            },
+            &opts(threads),
+        )
+        .unwrap_err();
+        match err {
+            RunError::Panicked {
+                task: 1234,
+                message,
+            } => assert_eq!(message, "bad task 1234"),
+            RunError::Panicked {
+                task: 1500,
+                message,
+            } => {
+                assert!(message.contains("non-string"), "{message}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // &'static str payload
+    let g = Graph::from_rows(&[vec![]]);
+    let err = execute(
+        g.dag(),
+        &[0],
+        |_, _: &[u64]| -> Result<u64, ()> { panic!("static") },
+        &opts(1),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        RunError::Panicked {
+            task: 0,
+            message: "static".into()
+        }
+    );
+}
+
+#[test]
+fn cancellation_from_a_task() {
+    let (g, root) = tree_reduction(10_000, 4);
+    for threads in [1, 2, 8] {
+        let cancel = AtomicBool::new(false);
+        let ran = AtomicUsize::new(0);
+        let err = execute(
+            g.dag(),
+            &[root],
+            |_, _: &[u64]| {
+                if ran.fetch_add(1, Ordering::SeqCst) == 100 {
+                    cancel.store(true, Ordering::SeqCst);
+                }
+                Ok::<_, ()>(0)
+            },
+            &RunOptions {
+                threads,
+                cancel: Some(&cancel),
+                ..RunOptions::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err, RunError::Cancelled);
+        assert!(ran.load(Ordering::SeqCst) <= 101 + threads);
+    }
+}
+
+#[test]
+fn cancellation_from_another_thread() {
+    // Independent slow-ish tasks; cancel while running.
+    let g = Graph::from_rows(&vec![vec![]; 100_000]);
+    let outs: Vec<u32> = (0..100_000).collect();
+    let cancel = AtomicBool::new(false);
+    let started = AtomicBool::new(false);
+    let ran = AtomicUsize::new(0);
+    let result = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !started.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            cancel.store(true, Ordering::SeqCst);
+        });
+        execute(
+            g.dag(),
+            &outs,
+            |_, _: &[u64]| {
+                started.store(true, Ordering::SeqCst);
+                ran.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_micros(50));
+                Ok::<_, ()>(0)
+            },
+            &RunOptions {
+                threads: 4,
+                cancel: Some(&cancel),
+                ..RunOptions::default()
+            },
+        )
+    });
+    assert_eq!(result.unwrap_err(), RunError::Cancelled);
+    assert!(ran.load(Ordering::SeqCst) < 100_000);
+}
+
+#[test]
+fn progress_is_reported() {
+    let (g, root) = chains_then_reduce(3000, 10, 4);
+    let total = chunkwise_runtime::order(g.dag(), &[root]).unwrap().len() as u64;
+    for threads in [1, 2, 4] {
+        let calls: Mutex<Vec<Progress>> = Mutex::new(Vec::new());
+        let cb = |p: Progress| calls.lock().unwrap().push(p);
+        execute(
+            g.dag(),
+            &[root],
+            |_, _: &[u64]| Ok::<_, ()>(0),
+            &RunOptions {
+                threads,
+                progress: Some(&cb),
+                ..RunOptions::default()
+            },
+        )
+        .unwrap();
+        let calls = calls.into_inner().unwrap();
+        assert!(calls.iter().all(|p| p.total == total));
+        assert!(calls.windows(2).all(|w| w[0].done < w[1].done), "monotone");
+        assert_eq!(calls.last().unwrap().done, total);
+        assert_eq!(calls.first().unwrap().done, 0);
+        assert!(calls.len() <= 1002, "throttled: {} calls", calls.len());
+        assert!(
+            calls.len() > 100,
+            "not too throttled: {} calls",
+            calls.len()
+        );
+    }
+    // tiny graph: the final call still happens
+    let g = Graph::from_rows(&[vec![], vec![0]]);
+    let calls = Mutex::new(Vec::new());
+    let cb = |p: Progress| calls.lock().unwrap().push(p);
+    execute(
+        g.dag(),
+        &[1],
+        |_, _: &[u64]| Ok::<_, ()>(0),
+        &RunOptions {
+            threads: 2,
+            progress: Some(&cb),
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
+    let calls = calls.into_inner().unwrap();
+    assert_eq!(calls.last(), Some(&Progress { done: 2, total: 2 }));
+}
+
+#[test]
+fn unreachable_tasks_are_not_run() {
+    let g = Graph::from_rows(&[vec![], vec![0], vec![0], vec![2]]);
+    let ran = Mutex::new(Vec::new());
+    let got = execute(
+        g.dag(),
+        &[1],
+        |t, _: &[u64]| {
+            ran.lock().unwrap().push(t);
+            Ok::<_, ()>(t as u64)
+        },
+        &opts(4),
+    )
+    .unwrap();
+    assert_eq!(got, vec![1]);
+    let mut ran = ran.into_inner().unwrap();
+    ran.sort();
+    assert_eq!(ran, vec![0, 1]);
+}
+
+#[test]
+fn single_thread_follows_the_static_order() {
+    let (g, root) = chains_then_reduce(50, 5, 3);
+    let order = chunkwise_runtime::order(g.dag(), &[root]).unwrap();
+    let ran = Mutex::new(Vec::new());
+    execute(
+        g.dag(),
+        &[root],
+        |t, _: &[u64]| {
+            ran.lock().unwrap().push(t);
+            Ok::<_, ()>(0)
+        },
+        &opts(1),
+    )
+    .unwrap();
+    assert_eq!(ran.into_inner().unwrap(), order);
+}

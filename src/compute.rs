@@ -1,0 +1,118 @@
+//! The pipeline in one place: layers -> (passes) -> lowering -> parallel execution on the CPU
+//! backend -> assembled results.
+
+use crate::error::{Error, Result};
+use chunkwise_backends::{cpu, KernelError, Value};
+use chunkwise_ir::grid::unravel_into;
+use chunkwise_ir::{with_dtype, DynArray, Element, Node, TaskGraph};
+use chunkwise_runtime::{Dag, Progress, RunError, RunOptions};
+use ndarray::{ArrayD, IxDyn, SliceInfoElem};
+use std::sync::atomic::AtomicBool;
+
+/// Options of a computation.
+#[derive(Default, Clone, Copy)]
+pub struct ComputeOptions<'a> {
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+    /// Called with (tasks done, tasks total) as the run progresses.
+    pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
+    /// Set from another thread to stop the run ([`Error::Cancelled`]).
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+/// Lowers `outputs` to a task graph (all blocks).
+pub fn plan(outputs: &[Node]) -> Result<TaskGraph> {
+    Ok(chunkwise_passes::lower(outputs)?)
+}
+
+/// Runs a task graph and returns the blocks of each output (in the output's block order).
+pub fn run_graph(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Vec<DynArray>>> {
+    let dag = Dag {
+        offsets: &g.dep_offsets,
+        deps: &g.deps,
+    };
+    let targets: Vec<u32> = g.outputs.iter().flat_map(|o| o.tasks.iter().copied()).collect();
+    let exec = |t: u32, inputs: &[Value]| -> Result<Value, KernelError> {
+        let stage = &g.stages[g.task_stage[t as usize] as usize];
+        cpu::execute(stage, g.task_block[t as usize], inputs)
+    };
+    let run = RunOptions {
+        threads: opts.threads,
+        progress: opts.progress,
+        cancel: opts.cancel,
+    };
+    let values = chunkwise_runtime::execute(dag, &targets, exec, &run).map_err(|e| match e {
+        RunError::Task { task, error } => Error::Task {
+            layer: g.stages[g.task_stage[task as usize] as usize].label(),
+            block: g.block_of(task),
+            source: error,
+        },
+        RunError::Panicked { task, message } => Error::Panicked {
+            layer: g.stages[g.task_stage[task as usize] as usize].label(),
+            block: g.block_of(task),
+            message,
+        },
+        RunError::Cancelled => Error::Cancelled,
+        RunError::InvalidGraph(m) => Error::Task {
+            layer: "task graph".into(),
+            block: vec![],
+            source: KernelError::BadInput(m),
+        },
+    })?;
+    let mut it = values.into_iter();
+    let mut out = Vec::with_capacity(g.outputs.len());
+    for o in &g.outputs {
+        let mut blocks = Vec::with_capacity(o.tasks.len());
+        for _ in &o.tasks {
+            let v = it.next().expect("one value per output task");
+            match v {
+                Value::Array(a) => blocks.push(a),
+                other => {
+                    return Err(Error::Task {
+                        layer: g.stages[o.stage as usize].label(),
+                        block: vec![],
+                        source: KernelError::BadInput(format!("output is not an array: {other:?}")),
+                    })
+                }
+            }
+        }
+        out.push(blocks);
+    }
+    Ok(out)
+}
+
+/// Computes `outputs` to in-memory arrays, sharing common work.
+pub fn compute_nodes(outputs: &[Node], opts: &ComputeOptions<'_>) -> Result<Vec<DynArray>> {
+    let g = plan(outputs)?;
+    let blocks = run_graph(&g, opts)?;
+    outputs
+        .iter()
+        .zip(blocks)
+        .map(|(n, b)| assemble(n, b))
+        .collect()
+}
+
+/// Joins the blocks of `node` (all of them, C order) into one array.
+pub fn assemble(node: &Node, blocks: Vec<DynArray>) -> Result<DynArray> {
+    if blocks.len() == 1 {
+        return Ok(blocks.into_iter().next().expect("one block"));
+    }
+    let grid = node.chunks();
+    let nb = grid.num_blocks();
+    let shape: Vec<usize> = node.shape().iter().map(|&s| s as usize).collect();
+    let mut coords = vec![0u64; nb.len()];
+    with_dtype!(node.dtype(), T => {
+        let mut out = ArrayD::<T>::default(IxDyn(&shape));
+        for (i, b) in blocks.iter().enumerate() {
+            unravel_into(i as u64, &nb, &mut coords);
+            let src = T::unwrap_ref(b).ok_or_else(|| Error::DTypeMismatch { actual: b.dtype(), requested: T::DTYPE })?;
+            let info: Vec<SliceInfoElem> = grid
+                .block_ranges(&coords)
+                .iter()
+                .map(|r| SliceInfoElem::Slice { start: r.start as isize, end: Some(r.end as isize), step: 1 })
+                .collect();
+            out.slice_mut(info.as_slice()).assign(src);
+        }
+        Ok(DynArray::new(out))
+    })
+}

@@ -1,0 +1,63 @@
+use crate::npy::NpyError;
+use chunkwise_backends::KernelError;
+use chunkwise_ir::{DType, IrError};
+use chunkwise_passes::LowerError;
+use thiserror::Error;
+
+/// Any chunkwise error. Every variant names the problem; task failures name the layer and
+/// the block.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// Building the graph failed (shape or chunk mismatch, bad slice, bad axis, dtype...).
+    #[error(transparent)]
+    Graph(#[from] IrError),
+    /// Lowering failed.
+    #[error(transparent)]
+    Lower(#[from] LowerError),
+    /// A task failed while running.
+    #[error("task {layer} block {block:?} failed: {source}")]
+    Task {
+        /// Label of the failing layer (and reduction step).
+        layer: String,
+        /// Block coordinates.
+        block: Vec<u64>,
+        /// What went wrong.
+        #[source]
+        source: KernelError,
+    },
+    /// A task panicked (a bug in a kernel or a user closure); the run was stopped cleanly.
+    #[error("task {layer} block {block:?} panicked: {message}")]
+    Panicked {
+        /// Label of the failing layer.
+        layer: String,
+        /// Block coordinates.
+        block: Vec<u64>,
+        /// The panic message.
+        message: String,
+    },
+    /// The run was cancelled.
+    #[error("the computation was cancelled")]
+    Cancelled,
+    /// The result's dtype is not the requested Rust type.
+    #[error("the array is {actual}, not {requested} (use astype first)")]
+    DTypeMismatch {
+        /// The array's type.
+        actual: DType,
+        /// The type asked for.
+        requested: DType,
+    },
+    /// Reading or writing a .npy file failed.
+    #[error(transparent)]
+    Npy(#[from] NpyError),
+    /// Reading or writing a graph file failed.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// `Result` with [`enum@Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
