@@ -929,16 +929,19 @@ mod tests {
                 DynArray::new(ArrayD::from_shape_vec(IxDyn(&shape), v).unwrap())
             }
         };
-        let outg = |v: Vec<_>| DynArray::new(ArrayD::from_shape_vec(IxDyn(&shape), v).unwrap());
+        fn mk<E: Element>(shape: &[usize], v: Vec<E>) -> DynArray {
+            DynArray::new(ArrayD::from_shape_vec(IxDyn(shape), v).unwrap())
+        }
+
         if op.needs_elements() && r == 0 && nrows > 0 {
             return None;
         }
         let mean = |row: &[T]| row.iter().map(|v| v.f64v()).sum::<f64>() / row.len() as f64;
         Some(match op {
             ReduceOp::Sum if T::FLOAT => outf(rows.iter().map(|row| row.iter().map(|v| v.f64v()).sum()).collect()),
-            ReduceOp::Sum => outg(rows.iter().map(|row| row.iter().fold(0i64, |s, v| s.wrapping_add(v.i64v()))).collect::<Vec<i64>>()),
+            ReduceOp::Sum => mk(&shape, rows.iter().map(|row| row.iter().fold(0i64, |s, v| s.wrapping_add(v.i64v()))).collect::<Vec<i64>>()),
             ReduceOp::Prod if T::FLOAT => outf(rows.iter().map(|row| row.iter().map(|v| v.f64v()).product()).collect()),
-            ReduceOp::Prod => outg(rows.iter().map(|row| row.iter().fold(1i64, |s, v| s.wrapping_mul(v.i64v()))).collect::<Vec<i64>>()),
+            ReduceOp::Prod => mk(&shape, rows.iter().map(|row| row.iter().fold(1i64, |s, v| s.wrapping_mul(v.i64v()))).collect::<Vec<i64>>()),
             ReduceOp::Mean => outf(rows.iter().map(|row| mean(row)).collect()),
             ReduceOp::Var { ddof } | ReduceOp::Std { ddof } => outf(
                 rows.iter()
@@ -951,7 +954,7 @@ mod tests {
                     })
                     .collect(),
             ),
-            ReduceOp::Min | ReduceOp::Max => outg(
+            ReduceOp::Min | ReduceOp::Max => mk(&shape, 
                 rows.iter()
                     .map(|row| {
                         if let Some(n) = row.iter().find(|v| v.isnan()) {
@@ -967,7 +970,7 @@ mod tests {
                     })
                     .collect::<Vec<T>>(),
             ),
-            ReduceOp::ArgMin | ReduceOp::ArgMax => outg(
+            ReduceOp::ArgMin | ReduceOp::ArgMax => mk(&shape, 
                 rows.iter()
                     .map(|row| {
                         if let Some(i) = row.iter().position(|v| v.isnan()) {
@@ -983,8 +986,8 @@ mod tests {
                     })
                     .collect::<Vec<i64>>(),
             ),
-            ReduceOp::Any => outg(rows.iter().map(|row| row.iter().any(|v| v.truthy())).collect::<Vec<bool>>()),
-            ReduceOp::All => outg(rows.iter().map(|row| row.iter().all(|v| v.truthy())).collect::<Vec<bool>>()),
+            ReduceOp::Any => mk(&shape, rows.iter().map(|row| row.iter().any(|v| v.truthy())).collect::<Vec<bool>>()),
+            ReduceOp::All => mk(&shape, rows.iter().map(|row| row.iter().all(|v| v.truthy())).collect::<Vec<bool>>()),
         })
     }
 
