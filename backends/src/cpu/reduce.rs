@@ -210,13 +210,50 @@ impl<'a, T: Element> Blocked<'a, T> {
 }
 
 const LANES: usize = 8;
+/// Elements of a row folded by one set of lanes before the partial results are summed
+/// pairwise (like NumPy's pairwise summation: error grows with log n, not n).
+const ROW_BLOCK: usize = 1024;
+/// Rows accumulated into one partial output row before partials are merged pairwise.
+const ROW_GROUP: usize = 64;
+/// Columns processed together, so the partial output row stays in cache.
 const TILE: usize = 1024;
+
+/// Pairwise (cascade) merging of a sequence of partial results, in order.
+struct Cascade<S> {
+    stack: Vec<(u32, S)>,
+}
+
+impl<S> Cascade<S> {
+    fn new() -> Self {
+        Cascade { stack: Vec::new() }
+    }
+
+    fn push(&mut self, mut s: S, merge: &impl Fn(S, S) -> S) {
+        let mut level = 0;
+        while self.stack.last().is_some_and(|&(l, _)| l == level) {
+            if let Some((_, t)) = self.stack.pop() {
+                s = merge(t, s);
+            }
+            level += 1;
+        }
+        self.stack.push((level, s));
+    }
+
+    fn finish(self, merge: &impl Fn(S, S) -> S) -> Option<S> {
+        let mut it = self.stack.into_iter().rev();
+        let (_, mut acc) = it.next()?;
+        for (_, t) in it {
+            acc = merge(t, acc);
+        }
+        Some(acc)
+    }
+}
 
 /// Folds each group of `data` (seen as `[a, r, b]`, reducing the middle axis) with `f`, called
 /// as `f(state, element, reduced_index)` in increasing `reduced_index` order within one
-/// accumulator. Rows may be split across several accumulators started at `init(o)` and joined
-/// with `merge`, so `init(o)` must be neutral for `merge` (an identity, or an element already
-/// in the group for idempotent folds).
+/// accumulator. Groups are split across several accumulators started at `init(o)` and joined
+/// with `merge` (earlier part first), so `init(o)` must be neutral for `merge` (an identity,
+/// or an element of the group for idempotent folds).
 fn fold<T: Copy, S: Copy>(
     data: &[T],
     a: usize,
@@ -232,21 +269,60 @@ fn fold<T: Copy, S: Copy>(
     }
     if b == 1 {
         for (o, row) in out.iter_mut().zip(data.chunks_exact(r)) {
-            *o = fold_row(row, *o, &f, &merge);
+            if r <= ROW_BLOCK {
+                *o = fold_row(row, 0, *o, &f, &merge);
+            } else {
+                let mut c = Cascade::new();
+                for (i, part) in row.chunks(ROW_BLOCK).enumerate() {
+                    c.push(fold_row(part, i * ROW_BLOCK, *o, &f, &merge), &merge);
+                }
+                *o = c.finish(&merge).unwrap_or(*o);
+            }
         }
-    } else {
-        for (orow, block) in out.chunks_exact_mut(b).zip(data.chunks_exact(r * b)) {
-            let mut t = 0;
-            while t < b {
-                let te = (t + TILE).min(b);
-                let ot = &mut orow[t..te];
-                for (ri, row) in block.chunks_exact(b).enumerate() {
+        return out;
+    }
+    let merge_rows = |mut p: Vec<S>, q: Vec<S>| {
+        for (x, &y) in p.iter_mut().zip(&q) {
+            *x = merge(*x, y);
+        }
+        p
+    };
+    for (ai, (orow, block)) in out
+        .chunks_exact_mut(b)
+        .zip(data.chunks_exact(r * b))
+        .enumerate()
+    {
+        let mut t = 0;
+        while t < b {
+            let te = (t + TILE).min(b);
+            let ot = &mut orow[t..te];
+            let rows = block.chunks_exact(b).enumerate();
+            if r <= ROW_GROUP {
+                for (ri, row) in rows {
                     for (o, &x) in ot.iter_mut().zip(&row[t..te]) {
                         *o = f(*o, x, ri);
                     }
                 }
-                t = te;
+            } else {
+                let mut c = Cascade::new();
+                let mut part: Vec<S> = Vec::new();
+                for (ri, row) in rows {
+                    if ri % ROW_GROUP == 0 {
+                        if ri > 0 {
+                            c.push(std::mem::take(&mut part), &merge_rows);
+                        }
+                        part = (ai * b + t..ai * b + te).map(&init).collect();
+                    }
+                    for (o, &x) in part.iter_mut().zip(&row[t..te]) {
+                        *o = f(*o, x, ri);
+                    }
+                }
+                c.push(part, &merge_rows);
+                if let Some(res) = c.finish(&merge_rows) {
+                    ot.copy_from_slice(&res);
+                }
             }
+            t = te;
         }
     }
     out
@@ -255,6 +331,7 @@ fn fold<T: Copy, S: Copy>(
 #[inline(always)]
 fn fold_row<T: Copy, S: Copy>(
     row: &[T],
+    base: usize,
     s0: S,
     f: &impl Fn(S, T, usize) -> S,
     merge: &impl Fn(S, S) -> S,
@@ -262,7 +339,7 @@ fn fold_row<T: Copy, S: Copy>(
     if row.len() < 4 * LANES {
         let mut s = s0;
         for (i, &x) in row.iter().enumerate() {
-            s = f(s, x, i);
+            s = f(s, x, base + i);
         }
         return s;
     }
@@ -271,21 +348,25 @@ fn fold_row<T: Copy, S: Copy>(
     let rem = chunks.remainder();
     for (ci, c) in chunks.enumerate() {
         if let Ok(c) = <&[T; LANES]>::try_from(c) {
-            let base = ci * LANES;
+            let cb = base + ci * LANES;
             for l in 0..LANES {
-                lanes[l] = f(lanes[l], c[l], base + l);
+                lanes[l] = f(lanes[l], c[l], cb + l);
             }
         }
     }
-    let base = row.len() - rem.len();
+    let rb = base + row.len() - rem.len();
     for (j, &x) in rem.iter().enumerate() {
-        lanes[j] = f(lanes[j], x, base + j);
+        lanes[j] = f(lanes[j], x, rb + j);
     }
-    let mut s = lanes[0];
-    for &l in &lanes[1..] {
-        s = merge(s, l);
+    // Pairwise over the lanes.
+    let mut w = LANES;
+    while w > 1 {
+        w /= 2;
+        for l in 0..w {
+            lanes[l] = merge(lanes[l], lanes[l + w]);
+        }
     }
-    s
+    lanes[0]
 }
 
 fn to_dyn<S: Element>(shape: &[usize], v: Vec<S>) -> Result<DynArray, KernelError> {
@@ -576,7 +657,7 @@ fn check_state(op: ReduceOp, state: &[DynArray], axes: &[usize]) -> Result<(), K
     Ok(())
 }
 
-fn typed<'a, T: Element>(x: &'a DynArray) -> Result<&'a ArcArray<T, IxDyn>, KernelError> {
+fn typed<T: Element>(x: &DynArray) -> Result<&ArcArray<T, IxDyn>, KernelError> {
     x.as_typed::<T>().ok_or_else(|| {
         bad(format!(
             "reduction state of type {:?}, expected {:?}",
@@ -904,6 +985,21 @@ mod tests {
         }
     }
 
+    /// Neumaier-compensated sum (the reference must be more accurate than the kernels).
+    fn ksum(it: impl Iterator<Item = f64>) -> f64 {
+        let (mut s, mut c) = (0.0f64, 0.0f64);
+        for x in it {
+            let t = s + x;
+            if s.abs() >= x.abs() {
+                c += (s - t) + x;
+            } else {
+                c += (x - t) + s;
+            }
+            s = t;
+        }
+        s + c
+    }
+
     /// Direct reduction of the whole array, row by row (rows = reduced elements in C order).
     fn reference(op: ReduceOp, x: &DynArray, axes: &[usize], keepdims: bool) -> Option<DynArray> {
         with_array!(x, a => reference_t(op, a, axes, keepdims))
@@ -936,9 +1032,9 @@ mod tests {
         if op.needs_elements() && r == 0 && nrows > 0 {
             return None;
         }
-        let mean = |row: &[T]| row.iter().map(|v| v.f64v()).sum::<f64>() / row.len() as f64;
+        let mean = |row: &[T]| ksum(row.iter().map(|v| v.f64v())) / row.len() as f64;
         Some(match op {
-            ReduceOp::Sum if T::FLOAT => outf(rows.iter().map(|row| row.iter().map(|v| v.f64v()).sum()).collect()),
+            ReduceOp::Sum if T::FLOAT => outf(rows.iter().map(|row| ksum(row.iter().map(|v| v.f64v()))).collect()),
             ReduceOp::Sum => mk(&shape, rows.iter().map(|row| row.iter().fold(0i64, |s, v| s.wrapping_add(v.i64v()))).collect::<Vec<i64>>()),
             ReduceOp::Prod if T::FLOAT => outf(rows.iter().map(|row| row.iter().map(|v| v.f64v()).product()).collect()),
             ReduceOp::Prod => mk(&shape, rows.iter().map(|row| row.iter().fold(1i64, |s, v| s.wrapping_mul(v.i64v()))).collect::<Vec<i64>>()),
@@ -947,7 +1043,7 @@ mod tests {
                 rows.iter()
                     .map(|row| {
                         let m = mean(row);
-                        let q: f64 = row.iter().map(|v| (v.f64v() - m) * (v.f64v() - m)).sum();
+                        let q = ksum(row.iter().map(|v| (v.f64v() - m) * (v.f64v() - m)));
                         let q = if row.is_empty() { 0.0 } else { q };
                         let var = q / (row.len() as f64 - ddof as f64).max(0.0);
                         if matches!(op, ReduceOp::Std { .. }) { var.sqrt() } else { var }
