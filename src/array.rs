@@ -147,14 +147,20 @@ impl Array {
     /// let x = chunkwise::Array::from_ndarray(a, &[2, 3]).unwrap();
     /// assert_eq!(x.chunks().unwrap().num_blocks(), vec![2, 2]);
     /// ```
-    pub fn from_ndarray<T: Element, D: Dimension>(a: ndarray::Array<T, D>, chunks: &[u64]) -> Result<Array> {
+    pub fn from_ndarray<T: Element, D: Dimension>(
+        a: ndarray::Array<T, D>,
+        chunks: &[u64],
+    ) -> Result<Array> {
         Self::from_dyn(DynArray::new(a.into_dyn()), chunks)
     }
 
     /// An in-memory [`DynArray`] cut into chunks.
     pub fn from_dyn(a: DynArray, chunks: &[u64]) -> Result<Array> {
         let shape: Vec<u64> = a.shape().iter().map(|&s| s as u64).collect();
-        Ok(Array::from_node(Node::from_array(a, grid(&shape, chunks)?)?))
+        Ok(Array::from_node(Node::from_array(
+            a,
+            grid(&shape, chunks)?,
+        )?))
     }
 
     /// Reads a `.npy` file and cuts it into chunks.
@@ -165,33 +171,74 @@ impl Array {
     /// Every element equal to `value` (its type is the array's dtype).
     pub fn full(shape: &[u64], chunks: &[u64], value: impl Into<Scalar>) -> Result<Array> {
         let v = value.into();
-        Ok(Array::from_node(Node::full(grid(shape, chunks)?, v.dtype(), v)?))
+        Ok(Array::from_node(Node::full(
+            grid(shape, chunks)?,
+            v.dtype(),
+            v,
+        )?))
     }
 
     /// Zeros of `dtype`.
     pub fn zeros(shape: &[u64], chunks: &[u64], dtype: DType) -> Result<Array> {
-        Ok(Array::from_node(Node::full(grid(shape, chunks)?, dtype, Scalar::I64(0))?))
+        Ok(Array::from_node(Node::full(
+            grid(shape, chunks)?,
+            dtype,
+            Scalar::I64(0),
+        )?))
     }
 
     /// Ones of `dtype`.
     pub fn ones(shape: &[u64], chunks: &[u64], dtype: DType) -> Result<Array> {
-        Ok(Array::from_node(Node::full(grid(shape, chunks)?, dtype, Scalar::I64(1))?))
+        Ok(Array::from_node(Node::full(
+            grid(shape, chunks)?,
+            dtype,
+            Scalar::I64(1),
+        )?))
     }
 
     /// Uniform f64 numbers in [0, 1). Element values depend only on `seed` and their
     /// position, so they do not change with the chunking.
     pub fn random_uniform(shape: &[u64], chunks: &[u64], seed: u64) -> Result<Array> {
-        Self::random(shape, chunks, seed, DType::F64, Distribution::Uniform { low: 0.0, high: 1.0 })
+        Self::random(
+            shape,
+            chunks,
+            seed,
+            DType::F64,
+            Distribution::Uniform {
+                low: 0.0,
+                high: 1.0,
+            },
+        )
     }
 
     /// Standard normal f64 numbers (see [`Array::random_uniform`]).
     pub fn random_normal(shape: &[u64], chunks: &[u64], seed: u64) -> Result<Array> {
-        Self::random(shape, chunks, seed, DType::F64, Distribution::Normal { mean: 0.0, std: 1.0 })
+        Self::random(
+            shape,
+            chunks,
+            seed,
+            DType::F64,
+            Distribution::Normal {
+                mean: 0.0,
+                std: 1.0,
+            },
+        )
     }
 
     /// Random numbers of a float `dtype` from `dist`.
-    pub fn random(shape: &[u64], chunks: &[u64], seed: u64, dtype: DType, dist: Distribution) -> Result<Array> {
-        Ok(Array::from_node(Node::random(grid(shape, chunks)?, dtype, seed, dist)?))
+    pub fn random(
+        shape: &[u64],
+        chunks: &[u64],
+        seed: u64,
+        dtype: DType,
+        dist: Distribution,
+    ) -> Result<Array> {
+        Ok(Array::from_node(Node::random(
+            grid(shape, chunks)?,
+            dtype,
+            seed,
+            dist,
+        )?))
     }
 
     /// `start, start + step, ...` below `stop` (NumPy's `arange`), in chunks of `chunk`.
@@ -206,7 +253,12 @@ impl Array {
         let n = ((stop - start) / step).ceil().max(0.0) as u64;
         let ints = [start, stop, step].iter().all(|v| v.fract() == 0.0);
         let dtype = if ints { DType::I64 } else { DType::F64 };
-        Ok(Array::from_node(Node::arange(grid(&[n], &[chunk])?, dtype, start, step)?))
+        Ok(Array::from_node(Node::arange(
+            grid(&[n], &[chunk])?,
+            dtype,
+            start,
+            step,
+        )?))
     }
 
     // ----- elementwise -----
@@ -226,7 +278,9 @@ impl Array {
             })
             .collect::<Result<_>>()?;
         if arrays.is_empty() {
-            return Err(IrError::InvalidArgument("an elementwise operation needs an array".into()).into());
+            return Err(
+                IrError::InvalidArgument("an elementwise operation needs an array".into()).into(),
+            );
         }
         let shape = broadcast_shapes(&arrays.iter().map(|n| n.shape()).collect::<Vec<_>>())?;
         let nd = shape.len();
@@ -364,7 +418,9 @@ impl Array {
 
     /// A comparison; the result is bool.
     pub fn compare(&self, other: impl Into<Operand>, f: CmpOp) -> Result<Array> {
-        Array::elementwise(&[self.into(), other.into()], |b, x| Ok(b.compare(f, x[0], x[1])))
+        Array::elementwise(&[self.into(), other.into()], |b, x| {
+            Ok(b.compare(f, x[0], x[1]))
+        })
     }
     /// `self == other`.
     pub fn eq(&self, other: impl Into<Operand>) -> Result<Array> {
@@ -392,8 +448,14 @@ impl Array {
     }
 
     /// `where(cond, a, b)`: elements of `a` where `cond` is true, else of `b`.
-    pub fn where_(cond: impl Into<Operand>, a: impl Into<Operand>, b: impl Into<Operand>) -> Result<Array> {
-        Array::elementwise(&[cond.into(), a.into(), b.into()], |bld, x| Ok(bld.where_(x[0], x[1], x[2])))
+    pub fn where_(
+        cond: impl Into<Operand>,
+        a: impl Into<Operand>,
+        b: impl Into<Operand>,
+    ) -> Result<Array> {
+        Array::elementwise(&[cond.into(), a.into(), b.into()], |bld, x| {
+            Ok(bld.where_(x[0], x[1], x[2]))
+        })
     }
 
     /// Converts to `dtype` (NumPy `astype`).
@@ -412,13 +474,28 @@ impl Array {
     // ----- reductions -----
 
     /// A reduction over `axes` (`None`: all axes; negative axes count from the end).
-    pub fn reduce(&self, op: ReduceOp, axes: Option<&[isize]>, keepdims: bool, split_every: u64) -> Result<Array> {
+    pub fn reduce(
+        &self,
+        op: ReduceOp,
+        axes: Option<&[isize]>,
+        keepdims: bool,
+        split_every: u64,
+    ) -> Result<Array> {
         let n = self.node()?;
         let axes: Vec<usize> = match axes {
             None => (0..n.ndim()).collect(),
-            Some(a) => a.iter().map(|&x| norm_axis(x, n.ndim())).collect::<Result<_>>()?,
+            Some(a) => a
+                .iter()
+                .map(|&x| norm_axis(x, n.ndim()))
+                .collect::<Result<_>>()?,
         };
-        Ok(Array::from_node(Node::reduction(n.clone(), op, &axes, keepdims, split_every)?))
+        Ok(Array::from_node(Node::reduction(
+            n.clone(),
+            op,
+            &axes,
+            keepdims,
+            split_every,
+        )?))
     }
 
     /// Sum (integers and bool give i64).
@@ -485,7 +562,12 @@ impl Array {
     pub fn slice(&self, args: &[SliceArg]) -> Result<Array> {
         let n = self.node()?;
         let items = normalize(&n.shape(), args)?;
-        if items.len() == n.ndim() && items.iter().zip(n.shape()).all(|(i, len)| i.is_identity(len)) {
+        if items.len() == n.ndim()
+            && items
+                .iter()
+                .zip(n.shape())
+                .all(|(i, len)| i.is_identity(len))
+        {
             return Ok(self.clone());
         }
         Ok(Array::from_node(Node::slice(n.clone(), items)?))
@@ -494,13 +576,19 @@ impl Array {
     /// The same array in chunks of `chunks` (one size per axis).
     pub fn rechunk(&self, chunks: &[u64]) -> Result<Array> {
         let n = self.node()?;
-        Ok(Array::from_node(Node::rechunk(n.clone(), grid(&n.shape(), chunks)?)?))
+        Ok(Array::from_node(Node::rechunk(
+            n.clone(),
+            grid(&n.shape(), chunks)?,
+        )?))
     }
 
     /// The same array in the given explicit chunks (lengths per axis).
     pub fn rechunk_explicit(&self, chunks: &[Vec<u64>]) -> Result<Array> {
         let n = self.node()?;
-        Ok(Array::from_node(Node::rechunk(n.clone(), ChunkGrid::explicit(&n.shape(), chunks)?)?))
+        Ok(Array::from_node(Node::rechunk(
+            n.clone(),
+            ChunkGrid::explicit(&n.shape(), chunks)?,
+        )?))
     }
 
     /// Axes permuted: output axis `i` is input axis `perm[i]`.
@@ -531,7 +619,9 @@ impl Array {
         let mut ib: Vec<Sym> = SYMS[na.ndim()..na.ndim() + nb.ndim()].to_vec();
         for (i, (&x, &y)) in axes_a.iter().zip(axes_b).enumerate() {
             if x >= na.ndim() || y >= nb.ndim() {
-                return Err(IrError::InvalidAxis(format!("tensordot axes {x}/{y} out of range")).into());
+                return Err(
+                    IrError::InvalidAxis(format!("tensordot axes {x}/{y} out of range")).into(),
+                );
             }
             if axes_a[..i].contains(&x) || axes_b[..i].contains(&y) {
                 return Err(IrError::InvalidAxis("tensordot axes repeat".into()).into());
@@ -539,7 +629,12 @@ impl Array {
             ib[y] = ia[x];
         }
         let contracted: Vec<Sym> = axes_a.iter().map(|&x| ia[x]).collect();
-        let out: Vec<Sym> = ia.iter().chain(&ib).filter(|s| !contracted.contains(s)).copied().collect();
+        let out: Vec<Sym> = ia
+            .iter()
+            .chain(&ib)
+            .filter(|s| !contracted.contains(s))
+            .copied()
+            .collect();
         contract(na, &ia, nb, &ib, out)
     }
 
@@ -549,7 +644,10 @@ impl Array {
         let (na, nb) = (self.node()?, b.node()?);
         let (da, db) = (na.ndim(), nb.ndim());
         if da == 0 || db == 0 {
-            return Err(IrError::ShapeMismatch("matmul: operands must have at least one dimension".into()).into());
+            return Err(IrError::ShapeMismatch(
+                "matmul: operands must have at least one dimension".into(),
+            )
+            .into());
         }
         let k = b'k';
         let (ia, ib, out): (Vec<Sym>, Vec<Sym>, Vec<Sym>) = match (da, db) {
@@ -589,10 +687,16 @@ impl Array {
     pub fn concatenate(arrays: &[Array], axis: isize) -> Result<Array> {
         let nodes: Vec<&Node> = arrays.iter().map(Array::node).collect::<Result<_>>()?;
         let Some(first) = nodes.first() else {
-            return Err(IrError::InvalidArgument("need at least one array to concatenate".into()).into());
+            return Err(
+                IrError::InvalidArgument("need at least one array to concatenate".into()).into(),
+            );
         };
         let axis = norm_axis(axis, first.ndim())?;
-        let dtype = nodes.iter().map(|n| n.dtype()).reduce(DType::promote).expect("nonempty");
+        let dtype = nodes
+            .iter()
+            .map(|n| n.dtype())
+            .reduce(DType::promote)
+            .expect("nonempty");
         let mut out = Vec::with_capacity(nodes.len());
         for (k, n) in nodes.iter().enumerate() {
             if n.ndim() != first.ndim() {
@@ -617,7 +721,8 @@ impl Array {
                     *c = first.chunks().axis(a).clone();
                 }
             }
-            let x = Array::from_node(Node::rechunk((*n).clone(), ChunkGrid::new(axes))?).astype(dtype)?;
+            let x = Array::from_node(Node::rechunk((*n).clone(), ChunkGrid::new(axes))?)
+                .astype(dtype)?;
             out.push(x.node()?.clone());
         }
         Ok(Array::from_node(Node::concatenate(out, axis)?))
@@ -632,7 +737,10 @@ impl Array {
         let axis = norm_axis(axis, nd)?;
         let mut args = vec![SliceArg::ALL; axis];
         args.push(SliceArg::NewAxis);
-        let expanded = arrays.iter().map(|a| a.slice(&args)).collect::<Result<Vec<_>>>()?;
+        let expanded = arrays
+            .iter()
+            .map(|a| a.slice(&args))
+            .collect::<Result<Vec<_>>>()?;
         Array::concatenate(&expanded, axis as isize)
     }
 
@@ -655,7 +763,10 @@ impl Array {
     ) -> Result<Array> {
         let n = self.node()?;
         if n.dtype() != T::DTYPE {
-            return Err(Error::DTypeMismatch { actual: n.dtype(), requested: T::DTYPE });
+            return Err(Error::DTypeMismatch {
+                actual: n.dtype(),
+                requested: T::DTYPE,
+            });
         }
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let unique = format!("{name}-{}", COUNTER.fetch_add(1, Ordering::Relaxed));
@@ -684,7 +795,10 @@ impl Array {
     /// [`Array::compute`] with options (threads, progress callback, cancellation).
     pub fn compute_with<T: Element>(&self, opts: &ComputeOptions<'_>) -> Result<ArrayD<T>> {
         let d = self.compute_dyn_with(opts)?;
-        let a = d.as_typed::<T>().ok_or(Error::DTypeMismatch { actual: d.dtype(), requested: T::DTYPE })?;
+        let a = d.as_typed::<T>().ok_or(Error::DTypeMismatch {
+            actual: d.dtype(),
+            requested: T::DTYPE,
+        })?;
         Ok(a.clone().into_owned())
     }
 
@@ -709,7 +823,10 @@ impl Array {
 
 /// Computes several arrays at once, sharing common work.
 pub fn compute_all(arrays: &[&Array], opts: &ComputeOptions<'_>) -> Result<Vec<DynArray>> {
-    let nodes = arrays.iter().map(|a| a.node().cloned()).collect::<Result<Vec<_>>>()?;
+    let nodes = arrays
+        .iter()
+        .map(|a| a.node().cloned())
+        .collect::<Result<Vec<_>>>()?;
     compute_nodes(&nodes, opts)
 }
 
@@ -754,7 +871,11 @@ pub fn broadcast_shapes(shapes: &[Vec<u64>]) -> Result<Vec<u64>> {
             } else if len != 1 && len != *o {
                 return Err(IrError::ShapeMismatch(format!(
                     "operands could not be broadcast together with shapes {}",
-                    shapes.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(" ")
+                    shapes
+                        .iter()
+                        .map(|s| format!("{s:?}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 ))
                 .into());
             }
@@ -894,17 +1015,29 @@ impl From<i64> for SliceArgWrap {
 }
 impl From<std::ops::Range<i64>> for SliceArgWrap {
     fn from(r: std::ops::Range<i64>) -> Self {
-        SliceArgWrap(SliceArg::Range { start: Some(r.start), stop: Some(r.end), step: None })
+        SliceArgWrap(SliceArg::Range {
+            start: Some(r.start),
+            stop: Some(r.end),
+            step: None,
+        })
     }
 }
 impl From<std::ops::RangeFrom<i64>> for SliceArgWrap {
     fn from(r: std::ops::RangeFrom<i64>) -> Self {
-        SliceArgWrap(SliceArg::Range { start: Some(r.start), stop: None, step: None })
+        SliceArgWrap(SliceArg::Range {
+            start: Some(r.start),
+            stop: None,
+            step: None,
+        })
     }
 }
 impl From<std::ops::RangeTo<i64>> for SliceArgWrap {
     fn from(r: std::ops::RangeTo<i64>) -> Self {
-        SliceArgWrap(SliceArg::Range { start: None, stop: Some(r.end), step: None })
+        SliceArgWrap(SliceArg::Range {
+            start: None,
+            stop: Some(r.end),
+            step: None,
+        })
     }
 }
 
@@ -913,4 +1046,3 @@ impl From<std::ops::RangeTo<i64>> for SliceArgWrap {
 pub fn s(x: impl Into<SliceArgWrap>) -> SliceArg {
     x.into().0
 }
-

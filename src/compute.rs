@@ -31,7 +31,11 @@ pub fn run_graph(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Vec<Dyn
         offsets: &g.dep_offsets,
         deps: &g.deps,
     };
-    let targets: Vec<u32> = g.outputs.iter().flat_map(|o| o.tasks.iter().copied()).collect();
+    let targets: Vec<u32> = g
+        .outputs
+        .iter()
+        .flat_map(|o| o.tasks.iter().copied())
+        .collect();
     let exec = |t: u32, inputs: &[Value]| -> Result<Value, KernelError> {
         let stage = &g.stages[g.task_stage[t as usize] as usize];
         cpu::execute(stage, g.task_block[t as usize], inputs)

@@ -5,9 +5,7 @@ use ndarray::{ArcArray, ArrayD, IxDyn};
 use std::fmt::Debug;
 
 /// A Rust element type that chunkwise arrays can hold.
-pub trait Element:
-    Copy + Debug + PartialEq + PartialOrd + Default + Send + Sync + 'static
-{
+pub trait Element: Copy + Debug + PartialEq + PartialOrd + Default + Send + Sync + 'static {
     /// The chunkwise type of `Self`.
     const DTYPE: DType;
     /// Wraps an array of `Self`.

@@ -21,7 +21,11 @@ fn detail(n: &Node) -> String {
                 Kernel::Contract => String::new(),
                 Kernel::Named(k) => format!(" kernel={}", k.name),
             };
-            format!(" {}<-{}{k}", String::from_utf8_lossy(&b.out_ind), ins.join(","))
+            format!(
+                " {}<-{}{k}",
+                String::from_utf8_lossy(&b.out_ind),
+                ins.join(",")
+            )
         }
         Layer::Reduction(r) => format!(
             " axes={:?} keepdims={} split_every={}",
@@ -58,7 +62,11 @@ pub fn layers_text(outputs: &[Node]) -> String {
     let mut s = String::new();
     for (i, n) in order.iter().enumerate() {
         idx.insert(n.id(), i);
-        let ins: Vec<String> = n.inputs().iter().map(|m| format!("%{}", idx[&m.id()])).collect();
+        let ins: Vec<String> = n
+            .inputs()
+            .iter()
+            .map(|m| format!("%{}", idx[&m.id()]))
+            .collect();
         let _ = writeln!(
             s,
             "%{i} = {}({}){} : {} {:?} chunks {}",
@@ -70,7 +78,10 @@ pub fn layers_text(outputs: &[Node]) -> String {
             n.chunks()
         );
     }
-    let outs: Vec<String> = outputs.iter().map(|o| format!("%{}", idx[&o.id()])).collect();
+    let outs: Vec<String> = outputs
+        .iter()
+        .map(|o| format!("%{}", idx[&o.id()]))
+        .collect();
     let _ = writeln!(s, "outputs: {}", outs.join(", "));
     s
 }
@@ -83,7 +94,9 @@ fn dot_escape(s: &str) -> String {
 pub fn layers_dot(outputs: &[Node]) -> String {
     let order = topo_order(outputs);
     let mut idx: FxHashMap<u64, usize> = FxHashMap::default();
-    let mut s = String::from("digraph layers {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n");
+    let mut s = String::from(
+        "digraph layers {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\"];\n",
+    );
     for (i, n) in order.iter().enumerate() {
         idx.insert(n.id(), i);
         let label = format!(
@@ -109,7 +122,9 @@ pub fn layers_dot(outputs: &[Node]) -> String {
 
 /// The task graph in Graphviz DOT (one node per task; use on small graphs).
 pub fn tasks_dot(g: &TaskGraph) -> String {
-    let mut s = String::from("digraph tasks {\n  rankdir=BT;\n  node [shape=ellipse, fontname=\"monospace\"];\n");
+    let mut s = String::from(
+        "digraph tasks {\n  rankdir=BT;\n  node [shape=ellipse, fontname=\"monospace\"];\n",
+    );
     for t in 0..g.len() as u32 {
         let st = &g.stages[g.task_stage[t as usize] as usize];
         let _ = writeln!(

@@ -467,7 +467,7 @@ mod tests {
             for b in 0..a.num_blocks() {
                 let r = a.range(b);
                 prop_assert_eq!(r.start, next);
-                prop_assert!(r.end > r.start || a.len() == 0);
+                prop_assert!(r.end > r.start || a.is_empty());
                 for i in r.clone() { prop_assert_eq!(a.block_of(i), b); }
                 next = r.end;
             }

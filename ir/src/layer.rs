@@ -218,7 +218,9 @@ impl Reduction {
     /// for `k` reduced axes, as in Dask.
     pub fn split_per_axis(&self) -> u64 {
         let k = self.axes.len().max(1) as f64;
-        ((self.split_every as f64).powf(1.0 / k) + 1e-9).floor().max(2.0) as u64
+        ((self.split_every as f64).powf(1.0 / k) + 1e-9)
+            .floor()
+            .max(2.0) as u64
     }
 }
 
@@ -423,7 +425,10 @@ impl Node {
             )));
         }
         let dtype = data.dtype();
-        Ok(Node::make(Layer::FromArray { data }, Meta { chunks, dtype }))
+        Ok(Node::make(
+            Layer::FromArray { data },
+            Meta { chunks, dtype },
+        ))
     }
 
     /// A source of one repeated value.
@@ -461,7 +466,10 @@ impl Node {
         if chunks.ndim() != 1 {
             return Err(IrError::InvalidArgument("arange is 1-dimensional".into()));
         }
-        Ok(Node::make(Layer::Arange { start, step }, Meta { chunks, dtype }))
+        Ok(Node::make(
+            Layer::Arange { start, step },
+            Meta { chunks, dtype },
+        ))
     }
 
     /// A blockwise layer (see [`Blockwise`]); checks the notation and the chunks.
@@ -722,12 +730,19 @@ impl Node {
     pub fn transpose(input: Node, perm: Vec<usize>) -> Result<Node, IrError> {
         let nd = input.ndim();
         let mut seen = vec![false; nd];
-        if perm.len() != nd || perm.iter().any(|&p| p >= nd || std::mem::replace(&mut seen[p], true)) {
+        if perm.len() != nd
+            || perm
+                .iter()
+                .any(|&p| p >= nd || std::mem::replace(&mut seen[p], true))
+        {
             return Err(IrError::InvalidAxis(format!(
                 "{perm:?} is not a permutation of the {nd} axes"
             )));
         }
-        let axes = perm.iter().map(|&p| input.chunks().axis(p).clone()).collect();
+        let axes = perm
+            .iter()
+            .map(|&p| input.chunks().axis(p).clone())
+            .collect();
         let dtype = input.dtype();
         Ok(Node::make(
             Layer::Transpose { input, perm },

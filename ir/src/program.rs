@@ -687,7 +687,8 @@ mod tests {
         let s = serde_json::to_string(&p).unwrap();
         let q: Program = serde_json::from_str(&s).unwrap();
         assert_eq!(p, q);
-        let bad = r#"{"inputs":["u8"],"instrs":[{"op":"input","i":0},{"op":"unary","f":"sqrt","a":0}]}"#;
+        let bad =
+            r#"{"inputs":["u8"],"instrs":[{"op":"input","i":0},{"op":"unary","f":"sqrt","a":0}]}"#;
         assert!(serde_json::from_str::<Program>(bad).is_err());
     }
 }

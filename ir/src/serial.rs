@@ -390,7 +390,11 @@ fn build(def: NodeDef, prev: &[Node]) -> Result<Node, IrError> {
             shape,
             chunks,
             value,
-        } => Node::full(grid_from(&shape, &chunks)?, dtype, scalar_from_json(&value, dtype)?),
+        } => Node::full(
+            grid_from(&shape, &chunks)?,
+            dtype,
+            scalar_from_json(&value, dtype)?,
+        ),
         NodeDef::Random {
             dtype,
             shape,
@@ -452,9 +456,8 @@ fn build(def: NodeDef, prev: &[Node]) -> Result<Node, IrError> {
             Node::rechunk(x, grid)
         }
         NodeDef::Transpose { input, perm } => Node::transpose(get(input)?, perm),
-        NodeDef::Concatenate { inputs, axis } => Node::concatenate(
-            inputs.into_iter().map(get).collect::<Result<_, _>>()?,
-            axis,
-        ),
+        NodeDef::Concatenate { inputs, axis } => {
+            Node::concatenate(inputs.into_iter().map(get).collect::<Result<_, _>>()?, axis)
+        }
     }
 }

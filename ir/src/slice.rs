@@ -135,7 +135,13 @@ pub fn normalize(shape: &[u64], args: &[SliceArg]) -> Result<Vec<SliceItem>, IrE
                 axis += 1;
             }
             SliceArg::Range { start, stop, step } => {
-                items.push(range_item(shape[axis], start, stop, step.unwrap_or(1), axis)?);
+                items.push(range_item(
+                    shape[axis],
+                    start,
+                    stop,
+                    step.unwrap_or(1),
+                    axis,
+                )?);
                 axis += 1;
             }
         }
@@ -285,7 +291,13 @@ mod tests {
                     v.min(len - 1)
                 }
             });
-            let e = stop.map_or(-1, |v| if v < 0 { (v + len).max(-1) } else { v.min(len - 1) });
+            let e = stop.map_or(-1, |v| {
+                if v < 0 {
+                    (v + len).max(-1)
+                } else {
+                    v.min(len - 1)
+                }
+            });
             (s, e)
         };
         let mut out = vec![];
@@ -332,19 +344,36 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        let e = normalize(&[3, 4], &[SliceArg::Index(0), SliceArg::Index(0), SliceArg::Index(0)]);
+        let e = normalize(
+            &[3, 4],
+            &[SliceArg::Index(0), SliceArg::Index(0), SliceArg::Index(0)],
+        );
         assert!(e.unwrap_err().to_string().contains("too many indices"));
-        let e = normalize(&[3], &[SliceArg::Range { start: None, stop: None, step: Some(0) }]);
+        let e = normalize(
+            &[3],
+            &[SliceArg::Range {
+                start: None,
+                stop: None,
+                step: Some(0),
+            }],
+        );
         assert!(e.unwrap_err().to_string().contains("step cannot be zero"));
         let e = normalize(&[3], &[SliceArg::Ellipsis, SliceArg::Ellipsis]);
         assert!(e.is_err());
         let e = normalize(&[3], &[SliceArg::Index(-4)]);
-        assert!(e.unwrap_err().to_string().contains("out of bounds for axis 0 with size 3"));
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("out of bounds for axis 0 with size 3"));
     }
 
     #[test]
     fn ellipsis_and_new_axes() {
-        let items = normalize(&[2, 3, 4], &[SliceArg::NewAxis, SliceArg::Ellipsis, SliceArg::Index(1)]).unwrap();
+        let items = normalize(
+            &[2, 3, 4],
+            &[SliceArg::NewAxis, SliceArg::Ellipsis, SliceArg::Index(1)],
+        )
+        .unwrap();
         assert_eq!(items.len(), 4);
         assert_eq!(items[0], SliceItem::NewAxis);
         assert_eq!(items[3], SliceItem::Index { index: 1 });

@@ -126,9 +126,7 @@ impl Stage {
 
     /// Total number of blocks (saturating).
     pub fn total_blocks(&self) -> u64 {
-        self.nblocks
-            .iter()
-            .fold(1u64, |a, &b| a.saturating_mul(b))
+        self.nblocks.iter().fold(1u64, |a, &b| a.saturating_mul(b))
     }
 
     /// A readable name: the layer label plus the reduction step.
@@ -169,7 +167,9 @@ impl Stage {
                         .iter()
                         .enumerate()
                         .find_map(|(k, (_, ind))| {
-                            ind.iter().position(|t| t == s).map(|ax| self.input_nblocks[k][ax])
+                            ind.iter()
+                                .position(|t| t == s)
+                                .map(|ax| self.input_nblocks[k][ax])
                         })
                         .unwrap_or(1);
                     scratch.ranges.push(0..n);
@@ -311,7 +311,9 @@ impl Stage {
                     let out = out_grid.axis(out_ax).range(block[out_ax]);
                     let p = &mut scratch.pieces[in_ax];
                     p.clear();
-                    for_each_piece(input.chunks().axis(in_ax), start, step, out, |pc| p.push(pc));
+                    for_each_piece(input.chunks().axis(in_ax), start, step, out, |pc| {
+                        p.push(pc)
+                    });
                     in_ax += 1;
                     out_ax += 1;
                 }
@@ -421,7 +423,10 @@ impl TaskGraph {
 
     /// Approximate heap bytes used by the task arrays.
     pub fn nbytes(&self) -> usize {
-        self.task_stage.len() * 4 + self.task_block.len() * 8 + self.dep_offsets.len() * 4 + self.deps.len() * 4
+        self.task_stage.len() * 4
+            + self.task_block.len() * 8
+            + self.dep_offsets.len() * 4
+            + self.deps.len() * 4
     }
 }
 
@@ -429,17 +434,35 @@ impl fmt::Display for TaskGraph {
     /// One line per stage (tasks, dependencies) and, for graphs of at most 64 tasks, one
     /// line per task.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "task graph: {} tasks, {} dependencies, {} stages", self.len(), self.deps.len(), self.stages.len())?;
+        writeln!(
+            f,
+            "task graph: {} tasks, {} dependencies, {} stages",
+            self.len(),
+            self.deps.len(),
+            self.stages.len()
+        )?;
         let counts = self.tasks_per_stage();
         for (i, s) in self.stages.iter().enumerate() {
             let ins: Vec<String> = s.inputs.iter().map(|i| format!("s{i}")).collect();
-            writeln!(f, "  s{i} {} grid {:?}: {} tasks <- [{}]", s.label(), s.nblocks, counts[i], ins.join(", "))?;
+            writeln!(
+                f,
+                "  s{i} {} grid {:?}: {} tasks <- [{}]",
+                s.label(),
+                s.nblocks,
+                counts[i],
+                ins.join(", ")
+            )?;
         }
         if self.len() <= 64 {
             for t in 0..self.len() as u32 {
                 let s = self.task_stage[t as usize];
                 let deps: Vec<String> = self.deps_of(t).iter().map(|d| format!("t{d}")).collect();
-                writeln!(f, "  t{t} = s{s}{:?} <- [{}]", self.block_of(t), deps.join(", "))?;
+                writeln!(
+                    f,
+                    "  t{t} = s{s}{:?} <- [{}]",
+                    self.block_of(t),
+                    deps.join(", ")
+                )?;
             }
         }
         for o in &self.outputs {

@@ -31,7 +31,9 @@ pub enum LowerError {
         block: u64,
     },
     /// More tasks or dependencies than 32-bit ids can number.
-    #[error("the task graph needs more than 2^32 - 1 {0}; request fewer blocks or use larger chunks")]
+    #[error(
+        "the task graph needs more than 2^32 - 1 {0}; request fewer blocks or use larger chunks"
+    )]
     TooLarge(&'static str),
     /// A layer has more blocks than 64-bit block indices can number.
     #[error("layer {0} has more than 2^64 blocks")]
@@ -111,7 +113,10 @@ pub fn lower(outputs: &[Node]) -> Result<TaskGraph, LowerError> {
 
 /// Lowers the given blocks (linear C-order indices, per output) of `outputs`; `None`
 /// requests every block of every output.
-pub fn lower_blocks(outputs: &[Node], blocks: Option<&[Vec<u64>]>) -> Result<TaskGraph, LowerError> {
+pub fn lower_blocks(
+    outputs: &[Node],
+    blocks: Option<&[Vec<u64>]>,
+) -> Result<TaskGraph, LowerError> {
     // Stages, inputs first.
     let nodes = topo_order(outputs);
     let mut final_stage: FxHashMap<u64, u32> = FxHashMap::default();
@@ -127,7 +132,10 @@ pub fn lower_blocks(outputs: &[Node], blocks: Option<&[Vec<u64>]>) -> Result<Tas
                 None => n.inputs().iter().map(|m| final_stage[&m.id()]).collect(),
                 Some(p) => vec![p],
             };
-            let input_nblocks = inputs.iter().map(|&i| stages[i as usize].nblocks.clone()).collect();
+            let input_nblocks = inputs
+                .iter()
+                .map(|&i| stages[i as usize].nblocks.clone())
+                .collect();
             stages.push(Stage::new(n.clone(), op, nblocks, inputs, input_nblocks));
             prev = Some(stages.len() as u32 - 1);
         }
@@ -135,7 +143,10 @@ pub fn lower_blocks(outputs: &[Node], blocks: Option<&[Vec<u64>]>) -> Result<Tas
     }
 
     // Needed blocks, from the outputs back.
-    let mut needs: Vec<StageNeeds> = stages.iter().map(|s| StageNeeds::new(s.total_blocks())).collect();
+    let mut needs: Vec<StageNeeds> = stages
+        .iter()
+        .map(|s| StageNeeds::new(s.total_blocks()))
+        .collect();
     let mut out_blocks: Vec<Vec<u64>> = Vec::with_capacity(outputs.len());
     for (k, o) in outputs.iter().enumerate() {
         let s = final_stage[&o.id()] as usize;
@@ -146,7 +157,11 @@ pub fn lower_blocks(outputs: &[Node], blocks: Option<&[Vec<u64>]>) -> Result<Tas
         };
         for &b in &list {
             if b >= total {
-                return Err(LowerError::BlockOutOfRange { output: k, blocks: total, block: b });
+                return Err(LowerError::BlockOutOfRange {
+                    output: k,
+                    blocks: total,
+                    block: b,
+                });
             }
             needs[s].mark(b)?;
         }
@@ -209,7 +224,8 @@ pub fn lower_blocks(outputs: &[Node], blocks: Option<&[Vec<u64>]>) -> Result<Tas
                 let local = needs[i].get(lin).expect("input blocks were marked");
                 g.deps.push((base[i] + local as u64) as u32);
             });
-            let n = u32::try_from(g.deps.len()).map_err(|_| LowerError::TooLarge("dependencies"))?;
+            let n =
+                u32::try_from(g.deps.len()).map_err(|_| LowerError::TooLarge("dependencies"))?;
             g.dep_offsets.push(n);
         }
     }
@@ -217,9 +233,16 @@ pub fn lower_blocks(outputs: &[Node], blocks: Option<&[Vec<u64>]>) -> Result<Tas
         let s = final_stage[&o.id()];
         let tasks = out_blocks[k]
             .iter()
-            .map(|&b| (base[s as usize] + needs[s as usize].get(b).expect("outputs are marked") as u64) as u32)
+            .map(|&b| {
+                (base[s as usize] + needs[s as usize].get(b).expect("outputs are marked") as u64)
+                    as u32
+            })
             .collect();
-        g.outputs.push(GraphOutput { stage: s, blocks: std::mem::take(&mut out_blocks[k]), tasks });
+        g.outputs.push(GraphOutput {
+            stage: s,
+            blocks: std::mem::take(&mut out_blocks[k]),
+            tasks,
+        });
     }
     g.stages = stages;
     Ok(g)

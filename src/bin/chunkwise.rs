@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "chunkwise", version, about = "Graph compiler and runtime for chunked arrays")]
+#[command(
+    name = "chunkwise",
+    version,
+    about = "Graph compiler and runtime for chunked arrays"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -93,8 +97,10 @@ fn tasks_json(g: &TaskGraph) -> String {
         .iter()
         .map(|o| serde_json::json!({"stage": o.stage, "tasks": o.tasks}))
         .collect();
-    serde_json::to_string_pretty(&serde_json::json!({"stages": stages, "tasks": tasks, "outputs": outputs}))
-        .expect("json values serialize")
+    serde_json::to_string_pretty(
+        &serde_json::json!({"stages": stages, "tasks": tasks, "outputs": outputs}),
+    )
+    .expect("json values serialize")
 }
 
 fn progress_bar(quiet: bool) -> Option<ProgressBar> {
@@ -103,8 +109,10 @@ fn progress_bar(quiet: bool) -> Option<ProgressBar> {
     }
     let pb = ProgressBar::new(0);
     pb.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} tasks ({per_sec}, eta {eta})")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} tasks ({per_sec}, eta {eta})",
+        )
+        .expect("valid template"),
     );
     Some(pb)
 }
@@ -114,7 +122,11 @@ fn run(graph: &Path, out: &[PathBuf], threads: usize, quiet: bool) -> Result<(),
     if out.len() != nodes.len() {
         return Err(Error::File {
             path: graph.display().to_string(),
-            message: format!("the graph has {} outputs but {} --out files were given", nodes.len(), out.len()),
+            message: format!(
+                "the graph has {} outputs but {} --out files were given",
+                nodes.len(),
+                out.len()
+            ),
         });
     }
     let t0 = Instant::now();
@@ -145,7 +157,9 @@ fn run(graph: &Path, out: &[PathBuf], threads: usize, quiet: bool) -> Result<(),
 }
 
 fn demo(size: u64, chunk: u64, write_graph: Option<&Path>, threads: usize) -> Result<(), Error> {
-    println!("chunkwise demo: a diamond of elementwise layers, a reduction and a slice of a huge array");
+    println!(
+        "chunkwise demo: a diamond of elementwise layers, a reduction and a slice of a huge array"
+    );
     // 1. A diamond over a random array: d = (exp(x/4) - 1/(1+x)) * (x + 1) - sqrt(|x - 0.5|).
     let x = Array::random_uniform(&[size, size], &[chunk, chunk], 2026)?;
     let a = (&x / 4.0).exp() - 1.0 / (&x + 1.0);
@@ -157,7 +171,11 @@ fn demo(size: u64, chunk: u64, write_graph: Option<&Path>, threads: usize) -> Re
     let huge = Array::random_uniform(&[1_000_000, 1_000_000], &[1000, 1000], 7)?;
     let piece = (&huge * 2.0 + 1.0).slice(&[s(123_456), s(999_990..)])?;
 
-    let outputs = [col_mean.node()?.clone(), total.node()?.clone(), piece.node()?.clone()];
+    let outputs = [
+        col_mean.node()?.clone(),
+        total.node()?.clone(),
+        piece.node()?.clone(),
+    ];
     if let Some(p) = write_graph {
         std::fs::write(p, serial::to_json(&outputs)).map_err(|e| Error::File {
             path: p.display().to_string(),
@@ -173,7 +191,12 @@ fn demo(size: u64, chunk: u64, write_graph: Option<&Path>, threads: usize) -> Re
         "input: {size} x {size} f64 ({:.0} MiB) in {chunk} x {chunk} chunks; huge: 10^12 elements in 10^6 chunks",
         (size * size * 8) as f64 / (1 << 20) as f64
     );
-    println!("layers: {n_layers}, tasks: {}, dependencies: {} (lowered in {:.2} ms)", g.len(), g.deps.len(), t_lower.as_secs_f64() * 1e3);
+    println!(
+        "layers: {n_layers}, tasks: {}, dependencies: {} (lowered in {:.2} ms)",
+        g.len(),
+        g.deps.len(),
+        t_lower.as_secs_f64() * 1e3
+    );
     let pb = progress_bar(false);
     let cb = |p: chunkwise_runtime::Progress| {
         if let Some(pb) = &pb {
@@ -182,7 +205,14 @@ fn demo(size: u64, chunk: u64, write_graph: Option<&Path>, threads: usize) -> Re
         }
     };
     let t1 = Instant::now();
-    let blocks = run_graph(&g, &ComputeOptions { threads, progress: Some(&cb), cancel: None })?;
+    let blocks = run_graph(
+        &g,
+        &ComputeOptions {
+            threads,
+            progress: Some(&cb),
+            cancel: None,
+        },
+    )?;
     let t_run = t1.elapsed();
     if let Some(pb) = &pb {
         pb.finish_and_clear();
@@ -191,7 +221,11 @@ fn demo(size: u64, chunk: u64, write_graph: Option<&Path>, threads: usize) -> Re
     let col_mean = results.next().expect("3 outputs")?;
     let total = results.next().expect("3 outputs")?;
     let piece = results.next().expect("3 outputs")?;
-    println!("computed in {:.3} s ({:.1} M elements/s)", t_run.as_secs_f64(), (size * size) as f64 / t_run.as_secs_f64() / 1e6);
+    println!(
+        "computed in {:.3} s ({:.1} M elements/s)",
+        t_run.as_secs_f64(),
+        (size * size) as f64 / t_run.as_secs_f64() / 1e6
+    );
 
     // Check against eager ndarray evaluation of the same expression on the same data.
     let t2 = Instant::now();
@@ -200,13 +234,25 @@ fn demo(size: u64, chunk: u64, write_graph: Option<&Path>, threads: usize) -> Re
     let mean_e = de.mean_axis(ndarray::Axis(0)).expect("nonempty");
     let total_e = de.sum();
     let cm = col_mean.as_typed::<f64>().expect("f64 result");
-    let max_err = cm.iter().zip(mean_e.iter()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-    let tot = total.as_typed::<f64>().expect("f64 result").iter().next().copied().unwrap_or(f64::NAN);
+    let max_err = cm
+        .iter()
+        .zip(mean_e.iter())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    let tot = total
+        .as_typed::<f64>()
+        .expect("f64 result")
+        .iter()
+        .next()
+        .copied()
+        .unwrap_or(f64::NAN);
     let rel = ((tot - total_e) / total_e).abs();
     // The slice: random values depend only on position, so a differently chunked array
     // gives the same values.
     let huge2 = Array::random_uniform(&[1_000_000, 1_000_000], &[777, 5000], 7)?;
-    let piece2 = (&huge2 * 2.0 + 1.0).slice(&[s(123_456), s(999_990..)])?.compute::<f64>()?;
+    let piece2 = (&huge2 * 2.0 + 1.0)
+        .slice(&[s(123_456), s(999_990..)])?
+        .compute::<f64>()?;
     let piece = piece.as_typed::<f64>().expect("f64 result");
     let ok_piece = piece.iter().zip(piece2.iter()).all(|(a, b)| a == b) && piece.len() == 10;
     println!("eager check in {:.3} s: column means max abs error {max_err:.2e}, total relative error {rel:.2e}, huge slice {}",
@@ -215,14 +261,21 @@ fn demo(size: u64, chunk: u64, write_graph: Option<&Path>, threads: usize) -> Re
         println!("result: OK");
         Ok(())
     } else {
-        Err(Error::File { path: "demo".into(), message: "the demo's result does not match the eager reference".into() })
+        Err(Error::File {
+            path: "demo".into(),
+            message: "the demo's result does not match the eager reference".into(),
+        })
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
-        Command::Dump { graph, format, lowered } => read_graph(&graph).and_then(|nodes| {
+        Command::Dump {
+            graph,
+            format,
+            lowered,
+        } => read_graph(&graph).and_then(|nodes| {
             let text = if lowered {
                 let g = plan(&nodes)?;
                 match format {
@@ -240,8 +293,18 @@ fn main() -> ExitCode {
             print!("{text}");
             Ok(())
         }),
-        Command::Run { graph, out, threads, quiet } => run(&graph, &out, threads, quiet),
-        Command::Demo { size, chunk, write_graph, threads } => demo(size, chunk, write_graph.as_deref(), threads),
+        Command::Run {
+            graph,
+            out,
+            threads,
+            quiet,
+        } => run(&graph, &out, threads, quiet),
+        Command::Demo {
+            size,
+            chunk,
+            write_graph,
+            threads,
+        } => demo(size, chunk, write_graph.as_deref(), threads),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

@@ -53,7 +53,11 @@ fn perm_of(ind: &[Sym], order: &[&[Sym]]) -> Vec<usize> {
     order
         .iter()
         .flat_map(|g| g.iter())
-        .map(|s| ind.iter().position(|t| t == s).expect("symbol belongs to input"))
+        .map(|s| {
+            ind.iter()
+                .position(|t| t == s)
+                .expect("symbol belongs to input")
+        })
         .collect()
 }
 
@@ -120,8 +124,10 @@ fn contract_typed<T: Num + ndarray::LinalgScalar>(
             .map_err(|e| KernelError::BadInput(e.to_string()))?;
         let mut c = ndarray::Array3::<T>::zeros((nb, m, n));
         for i in 0..nb {
-            c.index_axis_mut(Axis(0), i)
-                .assign(&matmul(av.index_axis(Axis(0), i), bv.index_axis(Axis(0), i)));
+            c.index_axis_mut(Axis(0), i).assign(&matmul(
+                av.index_axis(Axis(0), i),
+                bv.index_axis(Axis(0), i),
+            ));
         }
         // (batch, free_a, free_b) in their own shapes, then permuted to the output order.
         let mut dims: Vec<usize> = Vec::new();
@@ -141,7 +147,11 @@ fn contract_typed<T: Num + ndarray::LinalgScalar>(
             .map_err(|e| KernelError::BadInput(e.to_string()))?;
         let perm: Vec<usize> = out
             .iter()
-            .map(|s| syms.iter().position(|t| t == s).expect("output symbol is kept"))
+            .map(|s| {
+                syms.iter()
+                    .position(|t| t == s)
+                    .expect("output symbol is kept")
+            })
             .collect();
         let c = c.permuted_axes(IxDyn(&perm));
         match &mut acc {

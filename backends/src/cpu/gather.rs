@@ -2,7 +2,7 @@
 
 use crate::KernelError;
 use chunkwise_ir::slice::Piece;
-use chunkwise_ir::{with_array, DynArray, Element};
+use chunkwise_ir::{with_array, DType, DynArray, Element, Scalar};
 use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
 fn piece_slice(p: &Piece) -> Slice {
@@ -21,6 +21,7 @@ fn piece_slice(p: &Piece) -> Slice {
 pub fn gather(
     pieces: &[Vec<Piece>],
     inputs: &[&DynArray],
+    dtype: DType,
     out_shape_in_axes: &[usize],
     finish: impl Fn(DynArray) -> DynArray,
 ) -> Result<DynArray, KernelError> {
@@ -31,7 +32,10 @@ pub fn gather(
             inputs.len()
         )));
     }
-    let first = inputs[0];
+    // An empty output block reads nothing.
+    let Some(&first) = inputs.first() else {
+        return Ok(finish(DynArray::full(dtype, out_shape_in_axes, Scalar::I64(0))));
+    };
     // One input: a (strided) view of it, no copy.
     if expected == 1 {
         return with_array!(first, a => {

@@ -86,7 +86,9 @@ pub fn execute(stage: &Stage, block: u64, inputs: &[Value]) -> Result<Value, Ker
                     .chunks(2)
                     .map(|c| match c {
                         [a, b] => Ok((array(a)?, array(b)?)),
-                        _ => Err(KernelError::BadInput("contraction inputs come in pairs".into())),
+                        _ => Err(KernelError::BadInput(
+                            "contraction inputs come in pairs".into(),
+                        )),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 contract::contract(
@@ -137,9 +139,15 @@ pub fn execute(stage: &Stage, block: u64, inputs: &[Value]) -> Result<Value, Ker
                 let pieces = stage.pieces(&s);
                 let in_shape: Vec<usize> = pieces
                     .iter()
-                    .map(|p| p.iter().map(|pc| (pc.out.end - pc.out.start) as usize).sum())
+                    .map(|p| {
+                        p.iter()
+                            .map(|pc| (pc.out.end - pc.out.start) as usize)
+                            .sum()
+                    })
                     .collect();
-                gather::gather(pieces, &ins, &in_shape, |a| finish_slice(node.layer(), a))
+                gather::gather(pieces, &ins, node.dtype(), &in_shape, |a| {
+                    finish_slice(node.layer(), a)
+                })
             })?
         }
         (Layer::Transpose { perm, .. }, _) => {
@@ -190,7 +198,11 @@ fn reduction(
     match op {
         StageOp::ReduceChunk | StageOp::Layer => {
             let x = array(first(inputs)?)?;
-            let offsets: Vec<u64> = r.axes.iter().map(|&a| in_grid.axis(a).range(coords[a]).start).collect();
+            let offsets: Vec<u64> = r
+                .axes
+                .iter()
+                .map(|&a| in_grid.axis(a).range(coords[a]).start)
+                .collect();
             let lens: Vec<u64> = r.axes.iter().map(|&a| in_grid.axis(a).len()).collect();
             let pos = reduce::ArgPosition {
                 offsets: &offsets,

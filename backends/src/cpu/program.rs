@@ -92,7 +92,8 @@ fn prepare(input: &DynArray, shape: &[usize]) -> Result<Prepared, KernelError> {
                 a.shape()
             ))
         })?;
-        Ok(Prepared::Contig(Element::wrap(view.to_owned().into_shared())))
+        // Logical (C) order, whatever the strides (negative, permuted, broadcast).
+        Ok(Prepared::Contig(Element::wrap(view.as_standard_layout().into_owned().into_shared())))
     })
 }
 
@@ -160,7 +161,9 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
         let r = if fixed {
             None
         } else {
-            free.iter().position(|&r| reg_dt[r] == dt).map(|p| free.swap_remove(p))
+            free.iter()
+                .position(|&r| reg_dt[r] == dt)
+                .map(|p| free.swap_remove(p))
         };
         let r = r.unwrap_or_else(|| {
             regs.push(new_tile(dt, tile_len));
@@ -227,9 +230,33 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
         }
         // An output that is an input or a constant is copied.
         if let Loc::Input(_) = loc[n - 1] {
-            copy_into(&Ctx { regs: &regs, loc: &loc, inputs: &prepared, off, len }, n - 1, &mut out, off, dtypes[n - 1]);
+            copy_into(
+                &Ctx {
+                    regs: &regs,
+                    loc: &loc,
+                    inputs: &prepared,
+                    off,
+                    len,
+                },
+                n - 1,
+                &mut out,
+                off,
+                dtypes[n - 1],
+            );
         } else if pinned[n - 1] {
-            copy_into(&Ctx { regs: &regs, loc: &loc, inputs: &prepared, off, len }, n - 1, &mut out, off, dtypes[n - 1]);
+            copy_into(
+                &Ctx {
+                    regs: &regs,
+                    loc: &loc,
+                    inputs: &prepared,
+                    off,
+                    len,
+                },
+                n - 1,
+                &mut out,
+                off,
+                dtypes[n - 1],
+            );
         }
         off += len;
     }
@@ -252,7 +279,7 @@ impl Ctx<'_> {
                 Prepared::Contig(a) => {
                     let s = a
                         .as_typed::<T>()
-                        .and_then(|x| x.as_slice_memory_order())
+                        .and_then(|x| x.as_slice())
                         .expect("prepared inputs are contiguous and typed");
                     &s[self.off..self.off + self.len]
                 }
@@ -269,7 +296,13 @@ fn copy_into(ctx: &Ctx<'_>, i: usize, out: &mut Tile, off: usize, dt: DType) {
     })
 }
 
-fn run(ins: &Instr, ctx: &Ctx<'_>, dtypes: &[DType], dst: &mut Tile, off: usize) -> Result<(), KernelError> {
+fn run(
+    ins: &Instr,
+    ctx: &Ctx<'_>,
+    dtypes: &[DType],
+    dst: &mut Tile,
+    off: usize,
+) -> Result<(), KernelError> {
     let len = ctx.len;
     match *ins {
         Instr::Input { .. } | Instr::Const { .. } => {}
@@ -411,7 +444,11 @@ fn unary<T: Num>(f: UnaryOp, x: &[T], o: &mut [T]) {
         UnaryOp::Round => map1(x, o, T::round),
         UnaryOp::Sqrt if T::DTYPE == DType::F64 => map1(x, o, |v| T::from_f64(v.to_f64().sqrt())),
         _ => match T::DTYPE {
-            DType::F32 => map1(x, o, |v| T::from_f64(f32::math(f, v.to_f64() as f32) as f64)),
+            DType::F32 => map1(
+                x,
+                o,
+                |v| T::from_f64(f32::math(f, v.to_f64() as f32) as f64),
+            ),
             _ => map1(x, o, |v| T::from_f64(f64::math(f, v.to_f64()))),
         },
     }
@@ -455,7 +492,9 @@ mod tests {
     #[test]
     fn broadcasting_and_types() {
         // where(x > y, x, 0) with y broadcast along rows; i32 vs f64 promotes to f64.
-        let x = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![1i32, 5, 3, 7, 2, 9]).unwrap());
+        let x = DynArray::new(
+            ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![1i32, 5, 3, 7, 2, 9]).unwrap(),
+        );
         let y = arr(vec![2.0, 4.0, 6.0], &[1, 3]);
         let p = chunkwise_ir::program::Program::build(vec![DType::I32, DType::F64], |b, ins| {
             let c = b.compare(CmpOp::Gt, ins[0], ins[1]);
@@ -464,18 +503,33 @@ mod tests {
         })
         .unwrap();
         let r = eval(&p, &[x, y], &[2, 3]).unwrap();
-        assert_eq!(r.as_typed::<i32>().unwrap().as_slice().unwrap(), &[0, 5, 0, 7, 0, 9]);
+        assert_eq!(
+            r.as_typed::<i32>().unwrap().as_slice().unwrap(),
+            &[0, 5, 0, 7, 0, 9]
+        );
     }
 
     #[test]
     fn integer_semantics_follow_numpy() {
         let x = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[4]), vec![-7i64, 7, -7, 7]).unwrap());
         let y = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[4]), vec![2i64, -2, 0, 3]).unwrap());
-        let fd = chunkwise_ir::program::Program::build(vec![DType::I64, DType::I64], |b, i| b.binary(BinaryOp::FloorDiv, i[0], i[1])).unwrap();
-        let rm = chunkwise_ir::program::Program::build(vec![DType::I64, DType::I64], |b, i| b.binary(BinaryOp::Rem, i[0], i[1])).unwrap();
+        let fd = chunkwise_ir::program::Program::build(vec![DType::I64, DType::I64], |b, i| {
+            b.binary(BinaryOp::FloorDiv, i[0], i[1])
+        })
+        .unwrap();
+        let rm = chunkwise_ir::program::Program::build(vec![DType::I64, DType::I64], |b, i| {
+            b.binary(BinaryOp::Rem, i[0], i[1])
+        })
+        .unwrap();
         let a = eval(&fd, &[x.clone(), y.clone()], &[4]).unwrap();
         let m = eval(&rm, &[x, y], &[4]).unwrap();
-        assert_eq!(a.as_typed::<i64>().unwrap().as_slice().unwrap(), &[-4, -4, 0, 2]);
-        assert_eq!(m.as_typed::<i64>().unwrap().as_slice().unwrap(), &[1, -1, 0, 1]);
+        assert_eq!(
+            a.as_typed::<i64>().unwrap().as_slice().unwrap(),
+            &[-4, -4, 0, 2]
+        );
+        assert_eq!(
+            m.as_typed::<i64>().unwrap().as_slice().unwrap(),
+            &[1, -1, 0, 1]
+        );
     }
 }

@@ -136,9 +136,7 @@ fn standard<T: Element>(v: ArrayViewD<'_, T>) -> CowArray<'_, T, IxDyn> {
     if v.is_standard_layout() {
         CowArray::from(v)
     } else {
-        let mut o = ArrayD::<T>::default(v.raw_dim());
-        o.assign(&v);
-        CowArray::from(o)
+        CowArray::from(v.as_standard_layout().into_owned())
     }
 }
 
@@ -214,9 +212,9 @@ const LANES: usize = 8;
 /// pairwise (like NumPy's pairwise summation: error grows with log n, not n).
 const ROW_BLOCK: usize = 1024;
 /// Rows accumulated into one partial output row before partials are merged pairwise.
-const ROW_GROUP: usize = 64;
+const ROW_GROUP: usize = 128;
 /// Columns processed together, so the partial output row stays in cache.
-const TILE: usize = 1024;
+const TILE: usize = 8192;
 
 /// Pairwise (cascade) merging of a sequence of partial results, in order.
 struct Cascade<S> {
@@ -263,20 +261,37 @@ fn fold<T: Copy, S: Copy>(
     f: impl Fn(S, T, usize) -> S,
     merge: impl Fn(S, S) -> S,
 ) -> Vec<S> {
+    let ctx = vec![(); a * b];
+    fold_ctx(data, a, r, b, &ctx, init, |s, x, i, ()| f(s, x, i), merge)
+}
+
+/// [`fold`] with a per-output context value passed to `f` (`ctx.len() == a * b`).
+#[allow(clippy::too_many_arguments)]
+fn fold_ctx<T: Copy, S: Copy, C: Copy>(
+    data: &[T],
+    a: usize,
+    r: usize,
+    b: usize,
+    ctx: &[C],
+    init: impl Fn(usize) -> S,
+    f: impl Fn(S, T, usize, C) -> S,
+    merge: impl Fn(S, S) -> S,
+) -> Vec<S> {
     let mut out: Vec<S> = (0..a * b).map(&init).collect();
-    if a * b == 0 || r == 0 || data.len() != a * r * b {
+    if a * b == 0 || r == 0 || data.len() != a * r * b || ctx.len() != a * b {
         return out;
     }
     if b == 1 {
-        for (o, row) in out.iter_mut().zip(data.chunks_exact(r)) {
+        for ((o, row), &c) in out.iter_mut().zip(data.chunks_exact(r)).zip(ctx) {
+            let f = |s, x, i| f(s, x, i, c);
             if r <= ROW_BLOCK {
                 *o = fold_row(row, 0, *o, &f, &merge);
             } else {
-                let mut c = Cascade::new();
+                let mut cas = Cascade::new();
                 for (i, part) in row.chunks(ROW_BLOCK).enumerate() {
-                    c.push(fold_row(part, i * ROW_BLOCK, *o, &f, &merge), &merge);
+                    cas.push(fold_row(part, i * ROW_BLOCK, *o, &f, &merge), &merge);
                 }
-                *o = c.finish(&merge).unwrap_or(*o);
+                *o = cas.finish(&merge).unwrap_or(*o);
             }
         }
         return out;
@@ -287,38 +302,40 @@ fn fold<T: Copy, S: Copy>(
         }
         p
     };
-    for (ai, (orow, block)) in out
+    for (ai, ((orow, block), crow)) in out
         .chunks_exact_mut(b)
         .zip(data.chunks_exact(r * b))
+        .zip(ctx.chunks_exact(b))
         .enumerate()
     {
         let mut t = 0;
         while t < b {
             let te = (t + TILE).min(b);
             let ot = &mut orow[t..te];
+            let ct = &crow[t..te];
             let rows = block.chunks_exact(b).enumerate();
             if r <= ROW_GROUP {
                 for (ri, row) in rows {
-                    for (o, &x) in ot.iter_mut().zip(&row[t..te]) {
-                        *o = f(*o, x, ri);
+                    for ((o, &x), &c) in ot.iter_mut().zip(&row[t..te]).zip(ct) {
+                        *o = f(*o, x, ri, c);
                     }
                 }
             } else {
-                let mut c = Cascade::new();
+                let mut cas = Cascade::new();
                 let mut part: Vec<S> = Vec::new();
                 for (ri, row) in rows {
                     if ri % ROW_GROUP == 0 {
                         if ri > 0 {
-                            c.push(std::mem::take(&mut part), &merge_rows);
+                            cas.push(std::mem::take(&mut part), &merge_rows);
                         }
                         part = (ai * b + t..ai * b + te).map(&init).collect();
                     }
-                    for (o, &x) in part.iter_mut().zip(&row[t..te]) {
-                        *o = f(*o, x, ri);
+                    for ((o, &x), &c) in part.iter_mut().zip(&row[t..te]).zip(ct) {
+                        *o = f(*o, x, ri, c);
                     }
                 }
-                c.push(part, &merge_rows);
-                if let Some(res) = c.finish(&merge_rows) {
+                cas.push(part, &merge_rows);
+                if let Some(res) = cas.finish(&merge_rows) {
                     ot.copy_from_slice(&res);
                 }
             }
@@ -499,7 +516,10 @@ fn arg_state<T: Num, const MIN: bool>(
         vals.push(v);
         idx.push(g as i64);
     }
-    Ok(vec![to_dyn(&bl.out_shape, vals)?, to_dyn(&bl.out_shape, idx)?])
+    Ok(vec![
+        to_dyn(&bl.out_shape, vals)?,
+        to_dyn(&bl.out_shape, idx)?,
+    ])
 }
 
 fn chunk_state_t<T: Num>(
@@ -567,19 +587,19 @@ fn chunk_state_t<T: Num>(
             } else {
                 s.iter().map(|v| v / r as f64).collect()
             };
-            let m2 = fold(
+            let m2 = fold_ctx(
                 data,
                 a,
                 r,
                 b,
-                |o| (means[o], 0.0f64),
-                |(m, q), x, _| {
+                &means,
+                |_| 0.0f64,
+                |q, x, _, m| {
                     let d = x.f64v() - m;
-                    (m, q + d * d)
+                    q + d * d
                 },
-                |(m, p), (_, q)| (m, p + q),
+                |p, q| p + q,
             );
-            let m2: Vec<f64> = m2.into_iter().map(|(_, q)| q).collect();
             let n = vec![r as i64; bl.n_out()];
             Ok(vec![
                 to_dyn(shape, n)?,
@@ -683,9 +703,7 @@ fn merge_each<T: Element>(
     Ok(DynArray::new(acc))
 }
 
-fn merge_arg<T: Num, const MIN: bool>(
-    parts: &[&[DynArray]],
-) -> Result<Vec<DynArray>, KernelError> {
+fn merge_arg<T: Num, const MIN: bool>(parts: &[&[DynArray]]) -> Result<Vec<DynArray>, KernelError> {
     let mut v: ArrayD<T> = typed::<T>(&parts[0][0])?.to_owned();
     let mut i: ArrayD<i64> = typed::<i64>(&parts[0][1])?.to_owned();
     for p in &parts[1..] {
@@ -724,7 +742,11 @@ fn merge_var(parts: &[&[DynArray]]) -> Result<Vec<DynArray>, KernelError> {
     let mut m: ArrayD<f64> = typed::<f64>(&parts[0][1])?.to_owned();
     let mut q: ArrayD<f64> = typed::<f64>(&parts[0][2])?.to_owned();
     for p in &parts[1..] {
-        let (pn, pm, pq) = (typed::<i64>(&p[0])?, typed::<f64>(&p[1])?, typed::<f64>(&p[2])?);
+        let (pn, pm, pq) = (
+            typed::<i64>(&p[0])?,
+            typed::<f64>(&p[1])?,
+            typed::<f64>(&p[2])?,
+        );
         Zip::from(&mut n)
             .and(&mut m)
             .and(&mut q)
@@ -766,9 +788,7 @@ pub fn combine_states(
             counts[i]
         )));
     }
-    let total = counts
-        .iter()
-        .try_fold(1usize, |acc, &c| acc.checked_mul(c));
+    let total = counts.iter().try_fold(1usize, |acc, &c| acc.checked_mul(c));
     if total != Some(parts.len()) {
         return Err(bad(format!(
             "{}: {} states for a block grid of {counts:?}",
@@ -778,7 +798,10 @@ pub fn combine_states(
     }
     for p in &parts[1..] {
         check_state(op, p, axes)?;
-        if p.iter().zip(first.iter()).any(|(c, f)| c.shape() != shape || c.dtype() != f.dtype()) {
+        if p.iter()
+            .zip(first.iter())
+            .any(|(c, f)| c.shape() != shape || c.dtype() != f.dtype())
+        {
             return Err(bad(format!(
                 "{}: states differ in shape or type",
                 op.name()
@@ -950,8 +973,22 @@ mod tests {
         ReduceOp::All,
     ];
 
-    /// Random array; `ties` draws from few values, `nan` sprinkles NaNs into floats.
-    fn gen(rng: &mut Rng, dtype: DType, shape: &[usize], ties: bool, nan: bool, prod: bool) -> DynArray {
+    /// Random array; `ties` draws from few values, `nan` sprinkles NaNs into floats, `prod`
+    /// keeps floats near 1, and integers stay below 2^44 unless `op` accumulates exactly.
+    fn gen(
+        rng: &mut Rng,
+        dtype: DType,
+        shape: &[usize],
+        ties: bool,
+        nan: bool,
+        op: ReduceOp,
+    ) -> DynArray {
+        let prod = matches!(op, ReduceOp::Prod);
+        // Mean/var accumulate in f64: keep integer sums exact there.
+        let min_shift = match op {
+            ReduceOp::Mean | ReduceOp::Var { .. } | ReduceOp::Std { .. } => 20,
+            _ => 0,
+        };
         let n: usize = shape.iter().product();
         let f: Vec<f64> = (0..n)
             .map(|_| {
@@ -970,17 +1007,25 @@ mod tests {
                 if ties {
                     rng.below(4) as i64 - 1
                 } else {
-                    rng.next() as i64 >> rng.below(64)
+                    rng.next() as i64 >> (min_shift + rng.below(64 - min_shift))
                 }
             })
             .collect();
         let sh = IxDyn(shape);
         match dtype {
-            DType::Bool => DynArray::new(ArrayD::from_shape_vec(sh, ints.iter().map(|&v| v & 1 == 1).collect()).unwrap()),
-            DType::U8 => DynArray::new(ArrayD::from_shape_vec(sh, ints.iter().map(|&v| v as u8).collect()).unwrap()),
-            DType::I32 => DynArray::new(ArrayD::from_shape_vec(sh, ints.iter().map(|&v| v as i32).collect()).unwrap()),
+            DType::Bool => DynArray::new(
+                ArrayD::from_shape_vec(sh, ints.iter().map(|&v| v & 1 == 1).collect()).unwrap(),
+            ),
+            DType::U8 => DynArray::new(
+                ArrayD::from_shape_vec(sh, ints.iter().map(|&v| v as u8).collect()).unwrap(),
+            ),
+            DType::I32 => DynArray::new(
+                ArrayD::from_shape_vec(sh, ints.iter().map(|&v| v as i32).collect()).unwrap(),
+            ),
             DType::I64 => DynArray::new(ArrayD::from_shape_vec(sh, ints).unwrap()),
-            DType::F32 => DynArray::new(ArrayD::from_shape_vec(sh, f.iter().map(|&v| v as f32).collect()).unwrap()),
+            DType::F32 => DynArray::new(
+                ArrayD::from_shape_vec(sh, f.iter().map(|&v| v as f32).collect()).unwrap(),
+            ),
             DType::F64 => DynArray::new(ArrayD::from_shape_vec(sh, f).unwrap()),
         }
     }
@@ -1005,22 +1050,37 @@ mod tests {
         with_array!(x, a => reference_t(op, a, axes, keepdims))
     }
 
-    fn reference_t<T: Num>(op: ReduceOp, x: &ArcArray<T, IxDyn>, axes: &[usize], keepdims: bool) -> Option<DynArray> {
+    fn reference_t<T: Num>(
+        op: ReduceOp,
+        x: &ArcArray<T, IxDyn>,
+        axes: &[usize],
+        keepdims: bool,
+    ) -> Option<DynArray> {
         let nd = x.ndim();
         let keep: Vec<usize> = (0..nd).filter(|i| !axes.contains(i)).collect();
         let perm: Vec<usize> = keep.iter().copied().chain(axes.iter().copied()).collect();
-        let flat: Vec<T> = x.view().permuted_axes(IxDyn(&perm)).iter().copied().collect();
+        let flat: Vec<T> = x
+            .view()
+            .permuted_axes(IxDyn(&perm))
+            .iter()
+            .copied()
+            .collect();
         let nrows: usize = keep.iter().map(|&i| x.shape()[i]).product();
         let r: usize = axes.iter().map(|&i| x.shape()[i]).product();
         let rows: Vec<&[T]> = (0..nrows).map(|i| &flat[i * r..(i + 1) * r]).collect();
         let shape: Vec<usize> = if keepdims {
-            (0..nd).map(|i| if axes.contains(&i) { 1 } else { x.shape()[i] }).collect()
+            (0..nd)
+                .map(|i| if axes.contains(&i) { 1 } else { x.shape()[i] })
+                .collect()
         } else {
             keep.iter().map(|&i| x.shape()[i]).collect()
         };
         let outf = |v: Vec<f64>| -> DynArray {
             if T::DTYPE == DType::F32 {
-                DynArray::new(ArrayD::from_shape_vec(IxDyn(&shape), v.iter().map(|&x| x as f32).collect()).unwrap())
+                DynArray::new(
+                    ArrayD::from_shape_vec(IxDyn(&shape), v.iter().map(|&x| x as f32).collect())
+                        .unwrap(),
+                )
             } else {
                 DynArray::new(ArrayD::from_shape_vec(IxDyn(&shape), v).unwrap())
             }
@@ -1034,10 +1094,28 @@ mod tests {
         }
         let mean = |row: &[T]| ksum(row.iter().map(|v| v.f64v())) / row.len() as f64;
         Some(match op {
-            ReduceOp::Sum if T::FLOAT => outf(rows.iter().map(|row| ksum(row.iter().map(|v| v.f64v()))).collect()),
-            ReduceOp::Sum => mk(&shape, rows.iter().map(|row| row.iter().fold(0i64, |s, v| s.wrapping_add(v.i64v()))).collect::<Vec<i64>>()),
-            ReduceOp::Prod if T::FLOAT => outf(rows.iter().map(|row| row.iter().map(|v| v.f64v()).product()).collect()),
-            ReduceOp::Prod => mk(&shape, rows.iter().map(|row| row.iter().fold(1i64, |s, v| s.wrapping_mul(v.i64v()))).collect::<Vec<i64>>()),
+            ReduceOp::Sum if T::FLOAT => outf(
+                rows.iter()
+                    .map(|row| ksum(row.iter().map(|v| v.f64v())))
+                    .collect(),
+            ),
+            ReduceOp::Sum => mk(
+                &shape,
+                rows.iter()
+                    .map(|row| row.iter().fold(0i64, |s, v| s.wrapping_add(v.i64v())))
+                    .collect::<Vec<i64>>(),
+            ),
+            ReduceOp::Prod if T::FLOAT => outf(
+                rows.iter()
+                    .map(|row| row.iter().map(|v| v.f64v()).product())
+                    .collect(),
+            ),
+            ReduceOp::Prod => mk(
+                &shape,
+                rows.iter()
+                    .map(|row| row.iter().fold(1i64, |s, v| s.wrapping_mul(v.i64v())))
+                    .collect::<Vec<i64>>(),
+            ),
             ReduceOp::Mean => outf(rows.iter().map(|row| mean(row)).collect()),
             ReduceOp::Var { ddof } | ReduceOp::Std { ddof } => outf(
                 rows.iter()
@@ -1046,11 +1124,16 @@ mod tests {
                         let q = ksum(row.iter().map(|v| (v.f64v() - m) * (v.f64v() - m)));
                         let q = if row.is_empty() { 0.0 } else { q };
                         let var = q / (row.len() as f64 - ddof as f64).max(0.0);
-                        if matches!(op, ReduceOp::Std { .. }) { var.sqrt() } else { var }
+                        if matches!(op, ReduceOp::Std { .. }) {
+                            var.sqrt()
+                        } else {
+                            var
+                        }
                     })
                     .collect(),
             ),
-            ReduceOp::Min | ReduceOp::Max => mk(&shape, 
+            ReduceOp::Min | ReduceOp::Max => mk(
+                &shape,
                 rows.iter()
                     .map(|row| {
                         if let Some(n) = row.iter().find(|v| v.isnan()) {
@@ -1058,7 +1141,9 @@ mod tests {
                         }
                         let mut m = row[0];
                         for &v in row.iter() {
-                            if (matches!(op, ReduceOp::Min) && v < m) || (matches!(op, ReduceOp::Max) && v > m) {
+                            if (matches!(op, ReduceOp::Min) && v < m)
+                                || (matches!(op, ReduceOp::Max) && v > m)
+                            {
                                 m = v;
                             }
                         }
@@ -1066,7 +1151,8 @@ mod tests {
                     })
                     .collect::<Vec<T>>(),
             ),
-            ReduceOp::ArgMin | ReduceOp::ArgMax => mk(&shape, 
+            ReduceOp::ArgMin | ReduceOp::ArgMax => mk(
+                &shape,
                 rows.iter()
                     .map(|row| {
                         if let Some(i) = row.iter().position(|v| v.isnan()) {
@@ -1074,7 +1160,9 @@ mod tests {
                         }
                         let mut m = 0;
                         for (i, &v) in row.iter().enumerate() {
-                            if (matches!(op, ReduceOp::ArgMin) && v < row[m]) || (matches!(op, ReduceOp::ArgMax) && v > row[m]) {
+                            if (matches!(op, ReduceOp::ArgMin) && v < row[m])
+                                || (matches!(op, ReduceOp::ArgMax) && v > row[m])
+                            {
                                 m = i;
                             }
                         }
@@ -1082,8 +1170,18 @@ mod tests {
                     })
                     .collect::<Vec<i64>>(),
             ),
-            ReduceOp::Any => mk(&shape, rows.iter().map(|row| row.iter().any(|v| v.truthy())).collect::<Vec<bool>>()),
-            ReduceOp::All => mk(&shape, rows.iter().map(|row| row.iter().all(|v| v.truthy())).collect::<Vec<bool>>()),
+            ReduceOp::Any => mk(
+                &shape,
+                rows.iter()
+                    .map(|row| row.iter().any(|v| v.truthy()))
+                    .collect::<Vec<bool>>(),
+            ),
+            ReduceOp::All => mk(
+                &shape,
+                rows.iter()
+                    .map(|row| row.iter().all(|v| v.truthy()))
+                    .collect::<Vec<bool>>(),
+            ),
         })
     }
 
@@ -1092,7 +1190,10 @@ mod tests {
         if len == 0 {
             return vec![(0, 0)];
         }
-        let mut cuts: Vec<usize> = (0..rng.below(4)).map(|_| 1 + rng.below(len)).filter(|&c| c < len).collect();
+        let mut cuts: Vec<usize> = (0..rng.below(4))
+            .map(|_| 1 + rng.below(len))
+            .filter(|&c| c < len)
+            .collect();
         cuts.push(0);
         cuts.push(len);
         cuts.sort();
@@ -1131,10 +1232,22 @@ mod tests {
     }
 
     /// Blocks `x` randomly along the reduced axes, then runs the three steps with a random tree.
-    fn chunked(rng: &mut Rng, op: ReduceOp, x: &DynArray, axes: &[usize], keepdims: bool) -> Result<DynArray, KernelError> {
+    fn chunked(
+        rng: &mut Rng,
+        op: ReduceOp,
+        x: &DynArray,
+        axes: &[usize],
+        keepdims: bool,
+    ) -> Result<DynArray, KernelError> {
         let nd = x.shape().len();
         let pieces: Vec<Vec<(usize, usize)>> = (0..nd)
-            .map(|i| if axes.contains(&i) { split(rng, x.shape()[i]) } else { vec![(0, x.shape()[i])] })
+            .map(|i| {
+                if axes.contains(&i) {
+                    split(rng, x.shape()[i])
+                } else {
+                    vec![(0, x.shape()[i])]
+                }
+            })
             .collect();
         let mut dims: Vec<usize> = pieces.iter().map(|p| p.len()).collect();
         let nblocks: usize = dims.iter().product();
@@ -1145,7 +1258,10 @@ mod tests {
             let ranges: Vec<(usize, usize)> = (0..nd).map(|i| pieces[i][idx[i]]).collect();
             let block = block_of(rng, x, &ranges);
             let offsets: Vec<u64> = axes.iter().map(|&i| ranges[i].0 as u64).collect();
-            let pos = ArgPosition { offsets: &offsets, full_lens: &full_lens };
+            let pos = ArgPosition {
+                offsets: &offsets,
+                full_lens: &full_lens,
+            };
             states.push(chunk_state(op, &block, axes, Some(&pos))?);
         }
         loop {
@@ -1176,7 +1292,9 @@ mod tests {
     fn assert_close(got: &DynArray, exp: &DynArray, ctx: &str) {
         assert_eq!(got.dtype(), exp.dtype(), "{ctx}");
         assert_eq!(got.shape(), exp.shape(), "{ctx}");
-        let close = |g: f64, e: f64, tol: f64| (g.is_nan() && e.is_nan()) || g == e || (g - e).abs() <= tol * e.abs().max(1.0);
+        let close = |g: f64, e: f64, tol: f64| {
+            (g.is_nan() && e.is_nan()) || g == e || (g - e).abs() <= tol * e.abs().max(1.0)
+        };
         match (got, exp) {
             (DynArray::F64(g), DynArray::F64(e)) => {
                 for (a, b) in g.iter().zip(e.iter()) {
@@ -1185,7 +1303,10 @@ mod tests {
             }
             (DynArray::F32(g), DynArray::F32(e)) => {
                 for (a, b) in g.iter().zip(e.iter()) {
-                    assert!(close(*a as f64, *b as f64, 1e-6), "{ctx}: got {g} expected {e}");
+                    assert!(
+                        close(*a as f64, *b as f64, 1e-6),
+                        "{ctx}: got {g} expected {e}"
+                    );
                 }
             }
             _ => assert_eq!(got, exp, "{ctx}"),
@@ -1197,21 +1318,31 @@ mod tests {
         for it in 0..iters {
             let nd = rng.below(max_nd + 1);
             let shape: Vec<usize> = (0..nd)
-                .map(|_| if rng.below(12) == 0 { 0 } else { 1 + rng.below(max_len) })
+                .map(|_| {
+                    if rng.below(12) == 0 {
+                        0
+                    } else {
+                        1 + rng.below(max_len)
+                    }
+                })
                 .collect();
             let axes: Vec<usize> = (0..nd).filter(|_| rng.below(2) == 0).collect();
             let dtype = DType::ALL[rng.below(6)];
             let ties = rng.below(2) == 0;
             let nan = rng.below(3) == 0;
             for op in ALL_OPS {
-                let x = gen(&mut rng, dtype, &shape, ties, nan, matches!(op, ReduceOp::Prod));
+                let x = gen(&mut rng, dtype, &shape, ties, nan, op);
                 let keepdims = rng.below(2) == 0;
-                let ctx = format!("iter {it}: {op:?} {dtype:?} shape {shape:?} axes {axes:?} keepdims {keepdims}");
+                let ctx = format!(
+                    "iter {it}: {op:?} {dtype:?} shape {shape:?} axes {axes:?} keepdims {keepdims}"
+                );
                 let exp = reference(op, &x, &axes, keepdims);
                 let got = chunked(&mut rng, op, &x, &axes, keepdims);
                 match exp {
                     None => assert!(got.is_err(), "{ctx}: expected an error"),
-                    Some(e) => assert_close(&got.unwrap_or_else(|err| panic!("{ctx}: {err}")), &e, &ctx),
+                    Some(e) => {
+                        assert_close(&got.unwrap_or_else(|err| panic!("{ctx}: {err}")), &e, &ctx)
+                    }
                 }
             }
         }
@@ -1236,7 +1367,16 @@ mod tests {
     fn whole(op: ReduceOp, x: &DynArray, axes: &[usize]) -> DynArray {
         let full: Vec<u64> = axes.iter().map(|&i| x.shape()[i] as u64).collect();
         let off = vec![0u64; axes.len()];
-        let st = chunk_state(op, x, axes, Some(&ArgPosition { offsets: &off, full_lens: &full })).unwrap();
+        let st = chunk_state(
+            op,
+            x,
+            axes,
+            Some(&ArgPosition {
+                offsets: &off,
+                full_lens: &full,
+            }),
+        )
+        .unwrap();
         let counts = vec![1; x.shape().len()];
         let st = combine_states(op, &[&st], &counts, axes).unwrap();
         finalize(op, &st, axes, false, x.dtype()).unwrap()
@@ -1244,7 +1384,10 @@ mod tests {
 
     #[test]
     fn nan_and_ties() {
-        let x = f64s(&[2, 4], vec![1.0, f64::NAN, 0.0, f64::NAN, 3.0, 1.0, 1.0, 3.0]);
+        let x = f64s(
+            &[2, 4],
+            vec![1.0, f64::NAN, 0.0, f64::NAN, 3.0, 1.0, 1.0, 3.0],
+        );
         let get = |op| match whole(op, &x, &[1]) {
             DynArray::F64(a) => a.iter().copied().collect::<Vec<f64>>(),
             DynArray::I64(a) => a.iter().map(|&v| v as f64).collect(),
@@ -1264,9 +1407,15 @@ mod tests {
         let y = f64s(&[6], vec![2.0, 1.0, 5.0, 1.0, 1.0, 0.5 + 0.5]);
         for (a, b) in [(1usize, 2usize), (2, 4), (1, 5), (3, 5)] {
             let mk = |s: usize, e: usize| {
-                let blk = y.as_typed::<f64>().unwrap().slice_axis(Axis(0), Slice::from(s..e));
+                let blk = y
+                    .as_typed::<f64>()
+                    .unwrap()
+                    .slice_axis(Axis(0), Slice::from(s..e));
                 let blk = DynArray::new(blk.to_owned());
-                let pos = ArgPosition { offsets: &[s as u64], full_lens: &[6] };
+                let pos = ArgPosition {
+                    offsets: &[s as u64],
+                    full_lens: &[6],
+                };
                 chunk_state(ReduceOp::ArgMin, &blk, &[0], Some(&pos)).unwrap()
             };
             let (p, q, r) = (mk(0, a), mk(a, b), mk(b, 6));
@@ -1292,9 +1441,18 @@ mod tests {
             o => panic!("{o:?}"),
         }
         let b = DynArray::new(ArrayD::<bool>::from_elem(IxDyn(&[2, 0]), true));
-        assert_eq!(whole(ReduceOp::Any, &b, &[1]), DynArray::new(ArrayD::from_elem(IxDyn(&[2]), false)));
-        assert_eq!(whole(ReduceOp::All, &b, &[1]), DynArray::new(ArrayD::from_elem(IxDyn(&[2]), true)));
-        assert_eq!(whole(ReduceOp::Sum, &b, &[1]), DynArray::new(ArrayD::from_elem(IxDyn(&[2]), 0i64)));
+        assert_eq!(
+            whole(ReduceOp::Any, &b, &[1]),
+            DynArray::new(ArrayD::from_elem(IxDyn(&[2]), false))
+        );
+        assert_eq!(
+            whole(ReduceOp::All, &b, &[1]),
+            DynArray::new(ArrayD::from_elem(IxDyn(&[2]), true))
+        );
+        assert_eq!(
+            whole(ReduceOp::Sum, &b, &[1]),
+            DynArray::new(ArrayD::from_elem(IxDyn(&[2]), 0i64))
+        );
         assert!(chunk_state(ReduceOp::Min, &x, &[0], None).is_err());
         // Min over the non-empty axis of an empty array is an empty result.
         assert_eq!(whole(ReduceOp::Min, &x, &[1]).shape(), &[0]);
@@ -1314,21 +1472,40 @@ mod tests {
             DynArray::F64(a) => assert!(a.iter().all(|v| v.is_nan())),
             o => panic!("{o:?}"),
         }
-        assert_eq!(whole(ReduceOp::Var { ddof: 2 }, &f64s(&[2], vec![1.0, 2.0]), &[0]), f64s(&[], vec![f64::INFINITY]));
+        assert_eq!(
+            whole(ReduceOp::Var { ddof: 2 }, &f64s(&[2], vec![1.0, 2.0]), &[0]),
+            f64s(&[], vec![f64::INFINITY])
+        );
         // Large offset: stable (no sum of squares).
         let big = f64s(&[4], vec![1e9 + 4.0, 1e9 + 7.0, 1e9 + 13.0, 1e9 + 16.0]);
-        assert_close(&whole(ReduceOp::Var { ddof: 0 }, &big, &[0]), &f64s(&[], vec![22.5]), "big");
+        assert_close(
+            &whole(ReduceOp::Var { ddof: 0 }, &big, &[0]),
+            &f64s(&[], vec![22.5]),
+            "big",
+        );
     }
 
     #[test]
     fn f32_output_types() {
-        let x = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![1.0f32, 2.0, 3.0, 4.0]).unwrap());
+        let x = DynArray::new(
+            ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![1.0f32, 2.0, 3.0, 4.0]).unwrap(),
+        );
         for op in ALL_OPS {
-            assert_eq!(whole(op, &x, &[0]).dtype(), op.output_dtype(DType::F32), "{op:?}");
+            assert_eq!(
+                whole(op, &x, &[0]).dtype(),
+                op.output_dtype(DType::F32),
+                "{op:?}"
+            );
         }
         let u = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[3]), vec![200u8, 100, 255]).unwrap());
-        assert_eq!(whole(ReduceOp::Sum, &u, &[0]), DynArray::new(ArrayD::from_elem(IxDyn(&[]), 555i64)));
-        assert_eq!(whole(ReduceOp::Max, &u, &[0]), DynArray::new(ArrayD::from_elem(IxDyn(&[]), 255u8)));
+        assert_eq!(
+            whole(ReduceOp::Sum, &u, &[0]),
+            DynArray::new(ArrayD::from_elem(IxDyn(&[]), 555i64))
+        );
+        assert_eq!(
+            whole(ReduceOp::Max, &u, &[0]),
+            DynArray::new(ArrayD::from_elem(IxDyn(&[]), 255u8))
+        );
     }
 
     #[test]
@@ -1337,7 +1514,16 @@ mod tests {
         assert!(chunk_state(ReduceOp::Sum, &x, &[2], None).is_err());
         assert!(chunk_state(ReduceOp::Sum, &x, &[1, 0], None).is_err());
         assert!(chunk_state(ReduceOp::ArgMin, &x, &[1], None).is_err());
-        assert!(chunk_state(ReduceOp::ArgMin, &x, &[1], Some(&ArgPosition { offsets: &[5], full_lens: &[6] })).is_err());
+        assert!(chunk_state(
+            ReduceOp::ArgMin,
+            &x,
+            &[1],
+            Some(&ArgPosition {
+                offsets: &[5],
+                full_lens: &[6]
+            })
+        )
+        .is_err());
         let a = chunk_state(ReduceOp::Var { ddof: 0 }, &x, &[1], None).unwrap();
         let b = chunk_state(ReduceOp::Var { ddof: 0 }, &x, &[0], None).unwrap();
         assert!(combine_states(ReduceOp::Var { ddof: 0 }, &[&a, &b], &[1, 2], &[1]).is_err());

@@ -28,7 +28,8 @@ fn mix(mut z: u64) -> u64 {
 /// A uniform double in [0, 1) for stream `seed` at counter `i`.
 #[inline(always)]
 fn uniform01(seed: u64, i: u64) -> f64 {
-    let h = mix(mix(seed ^ 0x9e37_79b9_7f4a_7c15).wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+    let h =
+        mix(mix(seed ^ 0x9e37_79b9_7f4a_7c15).wrapping_add(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
     (h >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
@@ -51,7 +52,10 @@ pub fn random(
         let mut idx: Vec<u64> = ranges.iter().map(|r| r.start).collect();
         let row = if nd == 0 { 1 } else { shape[nd - 1] };
         loop {
-            let g0 = idx.iter().zip(full_shape).fold(0u64, |acc, (&i, &n)| acc * n + i);
+            let g0 = idx
+                .iter()
+                .zip(full_shape)
+                .fold(0u64, |acc, (&i, &n)| acc * n + i);
             for k in 0..row as u64 {
                 let g = g0 + k;
                 let v = match dist {
