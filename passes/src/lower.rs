@@ -247,3 +247,79 @@ pub fn lower_blocks(
     g.stages = stages;
     Ok(g)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chunkwise_ir::program::{BinaryOp, Program};
+    use chunkwise_ir::slice::SliceItem;
+    use chunkwise_ir::{Blockwise, ChunkGrid, DType, Kernel, ReduceOp, Scalar};
+    use std::sync::Arc;
+
+    fn full(shape: &[u64], chunks: &[u64]) -> Node {
+        Node::full(ChunkGrid::regular(shape, chunks).unwrap(), DType::F64, Scalar::F64(1.0)).unwrap()
+    }
+
+    fn add1(x: Node) -> Node {
+        let ind: Vec<u8> = b"abcdefgh"[..x.ndim()].to_vec();
+        let p = Program::build(vec![DType::F64], |b, i| {
+            let one = b.constant(1.0f64.into());
+            b.binary(BinaryOp::Add, i[0], one)
+        })
+        .unwrap();
+        Node::blockwise(Blockwise {
+            out_ind: ind.clone(),
+            inputs: vec![(x, ind)],
+            new_axes: vec![],
+            kernel: Kernel::Program(Arc::new(p)),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn chain_and_sum_task_counts() {
+        // 10 blocks, 3 elementwise layers, a sum with split_every 4: 10 + 3*10 + 10 chunk
+        // states + ceil(10/4) = 3 combine + 1 aggregate.
+        let mut y = full(&[100], &[10]);
+        for _ in 0..3 {
+            y = add1(y);
+        }
+        let s = Node::reduction(y, ReduceOp::Sum, &[0], false, 4).unwrap();
+        let g = lower(&[s]).unwrap();
+        assert_eq!(g.len(), 10 + 30 + 10 + 3 + 1);
+        assert_eq!(g.deps.len(), 30 + 10 + 10 + 3);
+        assert_eq!(g.outputs[0].tasks.len(), 1);
+    }
+
+    #[test]
+    fn slice_of_a_billion_chunks_touches_one_block() {
+        let x = add1(full(&[1_000_000_000_000], &[1000]));
+        let first = Node::slice(x.clone(), vec![SliceItem::Index { index: 5 }]).unwrap();
+        let g = lower(&[first]).unwrap();
+        assert_eq!(g.len(), 3, "{g}");
+        let last = Node::slice(x, vec![SliceItem::Range { start: 999_999_999_999, step: -1, count: 3 }]).unwrap();
+        let g = lower(&[last]).unwrap();
+        assert_eq!(g.len(), 3, "{g}");
+    }
+
+    #[test]
+    fn equal_subgraphs_are_lowered_once() {
+        let x = full(&[8], &[4]);
+        let (a, b) = (add1(x.clone()), add1(x));
+        assert_eq!(a.id(), b.id());
+        let g = lower(&[a, b]).unwrap();
+        assert_eq!(g.len(), 4);
+        assert_eq!(g.outputs[0].tasks, g.outputs[1].tasks);
+    }
+
+    #[test]
+    fn requested_blocks_cull_the_rest() {
+        let y = add1(full(&[100, 100], &[10, 10]));
+        let g = lower_blocks(&[y.clone()], Some(&[vec![0, 99]])).unwrap();
+        assert_eq!(g.len(), 4);
+        assert!(matches!(
+            lower_blocks(&[y], Some(&[vec![100]])),
+            Err(LowerError::BlockOutOfRange { block: 100, .. })
+        ));
+    }
+}
