@@ -257,7 +257,12 @@ mod tests {
     use std::sync::Arc;
 
     fn full(shape: &[u64], chunks: &[u64]) -> Node {
-        Node::full(ChunkGrid::regular(shape, chunks).unwrap(), DType::F64, Scalar::F64(1.0)).unwrap()
+        Node::full(
+            ChunkGrid::regular(shape, chunks).unwrap(),
+            DType::F64,
+            Scalar::F64(1.0),
+        )
+        .unwrap()
     }
 
     fn add1(x: Node) -> Node {
@@ -297,7 +302,15 @@ mod tests {
         let first = Node::slice(x.clone(), vec![SliceItem::Index { index: 5 }]).unwrap();
         let g = lower(&[first]).unwrap();
         assert_eq!(g.len(), 3, "{g}");
-        let last = Node::slice(x, vec![SliceItem::Range { start: 999_999_999_999, step: -1, count: 3 }]).unwrap();
+        let last = Node::slice(
+            x,
+            vec![SliceItem::Range {
+                start: 999_999_999_999,
+                step: -1,
+                count: 3,
+            }],
+        )
+        .unwrap();
         let g = lower(&[last]).unwrap();
         assert_eq!(g.len(), 3, "{g}");
     }

@@ -34,7 +34,11 @@ pub fn gather(
     }
     // An empty output block reads nothing.
     let Some(&first) = inputs.first() else {
-        return Ok(finish(DynArray::full(dtype, out_shape_in_axes, Scalar::I64(0))));
+        return Ok(finish(DynArray::full(
+            dtype,
+            out_shape_in_axes,
+            Scalar::I64(0),
+        )));
     };
     // One input: a (strided) view of it, no copy.
     if expected == 1 {

@@ -146,6 +146,7 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
     let mut free: Vec<usize> = Vec::new();
     let mut loc: Vec<Loc> = Vec::with_capacity(n);
     let mut pinned = vec![false; n];
+    let mut consts: Vec<Option<Scalar>> = vec![None; n];
     let tile_len = TILE.min(total.max(1));
     for (i, ins) in instrs.iter().enumerate() {
         let fixed = match ins {
@@ -182,6 +183,7 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
                 _ => unreachable!("only constants and scalar inputs are fixed"),
             };
             with_tile!(&mut regs[r], v => v.fill(Element::from_scalar(value)));
+            consts[i] = Some(value);
         }
         // Free operands whose last use is this instruction (after allocating the output).
         for o in operands(ins) {
@@ -214,6 +216,7 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
                 let ctx = Ctx {
                     regs: &regs,
                     loc: &loc,
+                    consts: &consts,
                     inputs: &prepared,
                     off,
                     len,
@@ -229,34 +232,16 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
             }
         }
         // An output that is an input or a constant is copied.
-        if let Loc::Input(_) = loc[n - 1] {
-            copy_into(
-                &Ctx {
-                    regs: &regs,
-                    loc: &loc,
-                    inputs: &prepared,
-                    off,
-                    len,
-                },
-                n - 1,
-                &mut out,
+        if pinned[n - 1] || matches!(loc[n - 1], Loc::Input(_)) {
+            let ctx = Ctx {
+                regs: &regs,
+                loc: &loc,
+                consts: &consts,
+                inputs: &prepared,
                 off,
-                dtypes[n - 1],
-            );
-        } else if pinned[n - 1] {
-            copy_into(
-                &Ctx {
-                    regs: &regs,
-                    loc: &loc,
-                    inputs: &prepared,
-                    off,
-                    len,
-                },
-                n - 1,
-                &mut out,
-                off,
-                dtypes[n - 1],
-            );
+                len,
+            };
+            copy_into(&ctx, n - 1, &mut out, off, dtypes[n - 1]);
         }
         off += len;
     }
@@ -266,12 +251,18 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
 struct Ctx<'a> {
     regs: &'a [Tile],
     loc: &'a [Loc],
+    consts: &'a [Option<Scalar>],
     inputs: &'a [Prepared],
     off: usize,
     len: usize,
 }
 
 impl Ctx<'_> {
+    /// The value of a constant (or scalar input) operand.
+    fn scalar<T: Element>(&self, i: u32) -> Option<T> {
+        self.consts[i as usize].map(T::from_scalar)
+    }
+
     fn operand<T: TileElem>(&self, i: u32) -> &[T] {
         match self.loc[i as usize] {
             Loc::Reg(r) => &T::get(&self.regs[r])[..self.len],
@@ -324,7 +315,13 @@ fn run(
         }
         Instr::Binary { f, a, b } => {
             with_dtype!(dtypes[a as usize], T => {
-                binary::<T>(f, ctx.operand::<T>(a), ctx.operand::<T>(b), &mut T::get_mut(dst)[off..off + len])
+                let o = &mut T::get_mut(dst)[off..off + len];
+                // A constant operand is read from a register, not streamed.
+                match (ctx.scalar::<T>(a), ctx.scalar::<T>(b)) {
+                    (_, Some(y)) => binary_const::<T>(f, ctx.operand::<T>(a), y, false, o),
+                    (Some(x), None) => binary_const::<T>(f, ctx.operand::<T>(b), x, true, o),
+                    (None, None) => binary::<T>(f, ctx.operand::<T>(a), ctx.operand::<T>(b), o),
+                }
             })
         }
         Instr::Compare { f, a, b } => {
@@ -368,21 +365,77 @@ fn map2<A: Copy, B>(x: &[A], y: &[A], o: &mut [B], f: impl Fn(A, A) -> B) {
     }
 }
 
+/// Calls `$apply` with the element function of a binary operation, so that every arm is
+/// a monomorphic loop.
+macro_rules! with_binary_fn {
+    ($f:expr, $T:ty, $g:ident => $apply:expr) => {
+        match $f {
+            BinaryOp::Add => {
+                let $g = <$T>::add;
+                $apply
+            }
+            BinaryOp::Sub => {
+                let $g = <$T>::sub;
+                $apply
+            }
+            BinaryOp::Mul => {
+                let $g = <$T>::mul;
+                $apply
+            }
+            BinaryOp::Div => {
+                let $g = <$T>::div;
+                $apply
+            }
+            BinaryOp::FloorDiv => {
+                let $g = <$T>::floor_div;
+                $apply
+            }
+            BinaryOp::Rem => {
+                let $g = <$T>::rem;
+                $apply
+            }
+            BinaryOp::Pow => {
+                let $g = <$T>::pow;
+                $apply
+            }
+            BinaryOp::Minimum => {
+                let $g = <$T>::minimum;
+                $apply
+            }
+            BinaryOp::Maximum => {
+                let $g = <$T>::maximum;
+                $apply
+            }
+            BinaryOp::And => {
+                let $g = <$T>::and;
+                $apply
+            }
+            BinaryOp::Or => {
+                let $g = <$T>::or;
+                $apply
+            }
+            BinaryOp::Xor => {
+                let $g = <$T>::xor;
+                $apply
+            }
+            BinaryOp::Arctan2 => {
+                let $g = |a: $T, b: $T| <$T>::from_f64(a.to_f64().atan2(b.to_f64()));
+                $apply
+            }
+        }
+    };
+}
+
 fn binary<T: Num>(f: BinaryOp, x: &[T], y: &[T], o: &mut [T]) {
-    match f {
-        BinaryOp::Add => map2(x, y, o, T::add),
-        BinaryOp::Sub => map2(x, y, o, T::sub),
-        BinaryOp::Mul => map2(x, y, o, T::mul),
-        BinaryOp::Div => map2(x, y, o, T::div),
-        BinaryOp::FloorDiv => map2(x, y, o, T::floor_div),
-        BinaryOp::Rem => map2(x, y, o, T::rem),
-        BinaryOp::Pow => map2(x, y, o, T::pow),
-        BinaryOp::Minimum => map2(x, y, o, T::minimum),
-        BinaryOp::Maximum => map2(x, y, o, T::maximum),
-        BinaryOp::And => map2(x, y, o, T::and),
-        BinaryOp::Or => map2(x, y, o, T::or),
-        BinaryOp::Xor => map2(x, y, o, T::xor),
-        BinaryOp::Arctan2 => map2(x, y, o, |a, b| T::from_f64(a.to_f64().atan2(b.to_f64()))),
+    with_binary_fn!(f, T, g => map2(x, y, o, g))
+}
+
+/// `x op c` (or `c op x` when `swapped`) with a constant `c`.
+fn binary_const<T: Num>(f: BinaryOp, x: &[T], c: T, swapped: bool, o: &mut [T]) {
+    if swapped {
+        with_binary_fn!(f, T, g => map1(x, o, |v| g(c, v)))
+    } else {
+        with_binary_fn!(f, T, g => map1(x, o, |v| g(v, c)))
     }
 }
 
