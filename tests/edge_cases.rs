@@ -1,0 +1,588 @@
+//! Edge cases: empty arrays, size-1 and ragged chunks, negative steps, every user error
+//! (typed `Err`, never a panic), panicking user closures, and huge lazy arrays.
+
+use chunkwise::{s, Array, DType, Error, SliceArg};
+use ndarray::{array, ArrayD, IxDyn};
+use std::time::{Duration, Instant};
+
+fn f64s(shape: &[usize], v: Vec<f64>) -> ArrayD<f64> {
+    ArrayD::from_shape_vec(IxDyn(shape), v).unwrap()
+}
+
+fn rng(start: i64, stop: i64, step: i64) -> SliceArg {
+    SliceArg::Range {
+        start: Some(start),
+        stop: Some(stop),
+        step: Some(step),
+    }
+}
+
+fn step(step: i64) -> SliceArg {
+    SliceArg::Range {
+        start: None,
+        stop: None,
+        step: Some(step),
+    }
+}
+
+/// The error's message, for errors that must be reported (not panics).
+fn err_msg<T: std::fmt::Debug>(r: chunkwise::Result<T>) -> String {
+    match r {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn vals<T: Clone>(a: ArrayD<T>) -> Vec<T> {
+    a.iter().cloned().collect()
+}
+
+// ----- empty arrays -----
+
+#[test]
+fn empty_1d_elementwise_and_reductions() {
+    let x = Array::from_ndarray(ArrayD::<f64>::zeros(IxDyn(&[0])), &[1]).unwrap();
+    let y = (&x * 2.0 + 1.0).exp();
+    let r = y.compute::<f64>().unwrap();
+    assert_eq!(r.shape(), &[0]);
+    assert_eq!(
+        vals(x.sum(None, false).unwrap().compute::<f64>().unwrap()),
+        vec![0.0]
+    );
+    assert_eq!(
+        vals(x.prod(None, false).unwrap().compute::<f64>().unwrap()),
+        vec![1.0]
+    );
+    assert!(x
+        .mean(None, false)
+        .unwrap()
+        .compute::<f64>()
+        .unwrap()
+        .first()
+        .unwrap()
+        .is_nan());
+    assert!(x
+        .var(None, false, 0)
+        .unwrap()
+        .compute::<f64>()
+        .unwrap()
+        .first()
+        .unwrap()
+        .is_nan());
+    assert_eq!(
+        vals(x.any(None, false).unwrap().compute::<bool>().unwrap()),
+        vec![false]
+    );
+    assert_eq!(
+        vals(x.all(None, false).unwrap().compute::<bool>().unwrap()),
+        vec![true]
+    );
+    // integer sum of nothing is an integer 0
+    let i = Array::arange(0.0, 0.0, 1.0, 3).unwrap();
+    assert_eq!(i.shape(), vec![0]);
+    assert_eq!(
+        vals(i.sum(None, false).unwrap().compute::<i64>().unwrap()),
+        vec![0]
+    );
+}
+
+#[test]
+fn empty_2d_reductions_keep_the_other_axis() {
+    let x = Array::zeros(&[3, 0], &[2, 1], DType::F64).unwrap();
+    let y = (&x + 1.0).sqrt();
+    assert_eq!(y.compute::<f64>().unwrap().shape(), &[3, 0]);
+    // over the empty axis: one value per row
+    assert_eq!(
+        vals(x.sum(Some(&[1]), false).unwrap().compute::<f64>().unwrap()),
+        vec![0.0; 3]
+    );
+    let m = x.mean(Some(&[1]), true).unwrap().compute::<f64>().unwrap();
+    assert_eq!(m.shape(), &[3, 1]);
+    assert!(m.iter().all(|v| v.is_nan()));
+    assert_eq!(
+        vals(
+            x.any(Some(&[-1]), false)
+                .unwrap()
+                .compute::<bool>()
+                .unwrap()
+        ),
+        vec![false; 3]
+    );
+    assert_eq!(
+        vals(
+            x.all(Some(&[-1]), false)
+                .unwrap()
+                .compute::<bool>()
+                .unwrap()
+        ),
+        vec![true; 3]
+    );
+    // over the nonempty axis: an empty result
+    assert_eq!(
+        x.sum(Some(&[0]), false)
+            .unwrap()
+            .compute::<f64>()
+            .unwrap()
+            .shape(),
+        &[0]
+    );
+    // everything
+    assert_eq!(
+        vals(x.sum(None, false).unwrap().compute::<f64>().unwrap()),
+        vec![0.0]
+    );
+    // an empty matmul inner dimension gives zeros
+    let a = Array::ones(&[3, 0], &[3, 1], DType::F64).unwrap();
+    let b = Array::ones(&[0, 2], &[1, 2], DType::F64).unwrap();
+    assert_eq!(
+        a.matmul(&b).unwrap().compute::<f64>().unwrap(),
+        f64s(&[3, 2], vec![0.0; 6])
+    );
+}
+
+#[test]
+fn empty_slices_compute() {
+    // Regression (fixed in a852b3e): an empty selection panicked in the gather kernel.
+    let x = Array::arange(0.0, 5.0, 1.0, 2).unwrap();
+    assert_eq!(
+        x.slice(&[s(2..2)])
+            .unwrap()
+            .compute::<i64>()
+            .unwrap()
+            .shape(),
+        &[0]
+    );
+    assert_eq!(
+        x.slice(&[rng(1, 4, -1)])
+            .unwrap()
+            .compute::<i64>()
+            .unwrap()
+            .shape(),
+        &[0]
+    );
+    assert_eq!(
+        vals(
+            x.slice(&[s(4..2)])
+                .unwrap()
+                .sum(None, false)
+                .unwrap()
+                .compute::<i64>()
+                .unwrap()
+        ),
+        vec![0]
+    );
+    let e = Array::zeros(&[0, 3], &[1, 1], DType::F64).unwrap();
+    assert_eq!(
+        e.slice(&[s(..), s(1)])
+            .unwrap()
+            .compute::<f64>()
+            .unwrap()
+            .shape(),
+        &[0]
+    );
+    assert_eq!(
+        e.slice(&[SliceArg::NewAxis])
+            .unwrap()
+            .compute::<f64>()
+            .unwrap()
+            .shape(),
+        &[1, 0, 3]
+    );
+}
+
+#[test]
+fn min_max_argmin_of_empty_are_errors() {
+    let x = Array::zeros(&[0], &[1], DType::F64).unwrap();
+    for r in [
+        x.min(None, false),
+        x.max(None, false),
+        x.argmin(None),
+        x.argmax(None),
+    ] {
+        let m = err_msg(r.and_then(|a| a.compute::<f64>()));
+        assert!(m.contains("empty"), "{m}");
+    }
+    let y = Array::zeros(&[2, 0], &[1, 1], DType::I64).unwrap();
+    assert!(y.min(Some(&[1]), false).is_err());
+    // over the nonempty axis it is fine (and empty)
+    assert_eq!(
+        y.min(Some(&[0]), false)
+            .unwrap()
+            .compute::<i64>()
+            .unwrap()
+            .shape(),
+        &[0]
+    );
+}
+
+// ----- chunkings -----
+
+#[test]
+fn size_one_chunks() {
+    let a = f64s(&[3, 4], (0..12).map(|v| v as f64 * 0.5 - 2.0).collect());
+    let x = Array::from_ndarray(a.clone(), &[1, 1]).unwrap();
+    assert_eq!(x.chunks().unwrap().num_blocks(), vec![3, 4]);
+    let y = (&x * &x - 1.0).compute::<f64>().unwrap();
+    assert_eq!(y, a.mapv(|v| v * v - 1.0));
+    assert_eq!(
+        vals(x.sum(Some(&[0]), false).unwrap().compute::<f64>().unwrap()),
+        vals(a.sum_axis(ndarray::Axis(0)))
+    );
+    assert_eq!(
+        vals(x.argmax(None).unwrap().compute::<i64>().unwrap()),
+        vec![11]
+    );
+    assert_eq!(x.t().unwrap().compute::<f64>().unwrap(), a.t().to_owned());
+    let m = x.matmul(&x.t().unwrap()).unwrap().compute::<f64>().unwrap();
+    let a2 = a.clone().into_dimensionality::<ndarray::Ix2>().unwrap();
+    assert_eq!(m, a2.dot(&a2.t()).into_dyn());
+}
+
+#[test]
+fn ragged_chunks_agree_with_regular_ones() {
+    let a = f64s(
+        &[10, 3],
+        (0..30).map(|v| ((v * 7) % 11) as f64 - 5.0).collect(),
+    );
+    let reg = Array::from_ndarray(a.clone(), &[4, 2]).unwrap();
+    let rag = reg
+        .rechunk_explicit(&[vec![3, 1, 4, 2], vec![1, 2]])
+        .unwrap();
+    assert_eq!(rag.chunks().unwrap().axis(0).lengths(), vec![3, 1, 4, 2]);
+    // a binary op between differently chunked operands unifies the chunks
+    let z = (&rag - &reg).compute::<f64>().unwrap();
+    assert!(z.iter().all(|&v| v == 0.0));
+    assert_eq!(rag.compute::<f64>().unwrap(), a);
+    for (p, q) in [(
+        rag.max(Some(&[0]), false).unwrap(),
+        reg.max(Some(&[0]), false).unwrap(),
+    )] {
+        assert_eq!(p.compute::<f64>().unwrap(), q.compute::<f64>().unwrap());
+    }
+    assert_eq!(
+        rag.argmin(Some(0)).unwrap().compute::<i64>().unwrap(),
+        reg.argmin(Some(0)).unwrap().compute::<i64>().unwrap()
+    );
+    // integer sums are exact whatever the chunking
+    let ri = rag
+        .astype(DType::I64)
+        .unwrap()
+        .sum(Some(&[0]), false)
+        .unwrap();
+    let want: Vec<i64> = a
+        .sum_axis(ndarray::Axis(0))
+        .iter()
+        .map(|&v| v as i64)
+        .collect();
+    assert_eq!(vals(ri.compute::<i64>().unwrap()), want);
+    // a slice across ragged boundaries
+    let sl = rag
+        .slice(&[rng(8, 1, -3), s(1..)])
+        .unwrap()
+        .compute::<f64>()
+        .unwrap();
+    assert_eq!(
+        vals(sl),
+        vec![
+            a[[8, 1]],
+            a[[8, 2]],
+            a[[5, 1]],
+            a[[5, 2]],
+            a[[2, 1]],
+            a[[2, 2]]
+        ]
+    );
+}
+
+#[test]
+fn negative_steps() {
+    let x = Array::arange(0.0, 10.0, 1.0, 3).unwrap();
+    let c = |a: &[SliceArg]| vals(x.slice(a).unwrap().compute::<i64>().unwrap());
+    assert_eq!(c(&[step(-1)]), (0..10).rev().collect::<Vec<_>>());
+    assert_eq!(c(&[step(-3)]), vec![9, 6, 3, 0]);
+    assert_eq!(c(&[rng(8, 2, -2)]), vec![8, 6, 4]);
+    assert_eq!(c(&[rng(-2, -8, -4)]), vec![8, 4]);
+    assert_eq!(
+        c(&[SliceArg::Range {
+            start: Some(100),
+            stop: None,
+            step: Some(-4)
+        }]),
+        vec![9, 5, 1]
+    );
+    assert_eq!(
+        c(&[SliceArg::Range {
+            start: None,
+            stop: Some(-100),
+            step: Some(-5)
+        }]),
+        vec![9, 4]
+    );
+    // Regression (fixed in a852b3e): elementwise ops read a reversed single-block view in
+    // memory order, so `x[::-1] + 0` gave `x`.
+    let one = Array::arange(0.0, 4.0, 1.0, 4).unwrap();
+    let r = one.slice(&[step(-1)]).unwrap() + 0;
+    assert_eq!(vals(r.compute::<i64>().unwrap()), vec![3, 2, 1, 0]);
+    let r = one.slice(&[step(-1)]).unwrap() * 1.0;
+    assert_eq!(vals(r.compute::<f64>().unwrap()), vec![3.0, 2.0, 1.0, 0.0]);
+    // ... and the same for a transposed block
+    let m = Array::from_ndarray(array![[0i64, 1, 2], [3, 4, 5]], &[2, 3]).unwrap();
+    let t = m.t().unwrap();
+    assert_eq!(
+        vals(t.abs().compute::<i64>().unwrap()),
+        vec![0, 3, 1, 4, 2, 5]
+    );
+    assert_eq!(
+        vals(t.astype(DType::F64).unwrap().compute::<f64>().unwrap()),
+        vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+    );
+    // 2-d: reverse both axes across chunk boundaries, then reduce
+    let a = f64s(&[5, 4], (0..20).map(f64::from).collect());
+    let x2 = Array::from_ndarray(a.clone(), &[2, 3]).unwrap();
+    let r = x2.slice(&[step(-2), step(-1)]).unwrap();
+    let want = a.slice(ndarray::s![..;-2, ..;-1]).to_owned();
+    assert_eq!(r.compute::<f64>().unwrap(), want.clone().into_dyn());
+    assert_eq!(
+        vals(
+            (&r - 1.0)
+                .sum(Some(&[1]), false)
+                .unwrap()
+                .compute::<f64>()
+                .unwrap()
+        ),
+        vals(want.mapv(|v| v - 1.0).sum_axis(ndarray::Axis(1)).into_dyn())
+    );
+}
+
+// ----- user errors -----
+
+#[test]
+fn out_of_range_index_is_an_error() {
+    let x = Array::arange(0.0, 10.0, 1.0, 3).unwrap();
+    for i in [10, -11, 1000] {
+        let m = err_msg(x.slice(&[s(i)]));
+        assert!(m.contains("out of bounds"), "{m}");
+    }
+    let y = Array::zeros(&[3, 4], &[2, 2], DType::F64).unwrap();
+    let m = err_msg(y.slice(&[s(..), s(4)]));
+    assert!(m.contains("out of bounds") && m.contains("axis 1"), "{m}");
+    // the last valid ones work
+    assert_eq!(
+        vals(x.slice(&[s(-10)]).unwrap().compute::<i64>().unwrap()),
+        vec![0]
+    );
+    assert_eq!(
+        vals(x.slice(&[s(9)]).unwrap().compute::<i64>().unwrap()),
+        vec![9]
+    );
+}
+
+#[test]
+fn zero_step_is_an_error() {
+    let x = Array::arange(0.0, 10.0, 1.0, 3).unwrap();
+    let m = err_msg(x.slice(&[step(0)]));
+    assert!(m.contains("zero"), "{m}");
+}
+
+#[test]
+fn too_many_indices_is_an_error() {
+    let x = Array::zeros(&[3, 4], &[2, 2], DType::F64).unwrap();
+    let m = err_msg(x.slice(&[s(0), s(0), s(0)]));
+    assert!(m.contains("too many indices"), "{m}");
+    assert!(x.slice(&[SliceArg::Ellipsis, SliceArg::Ellipsis]).is_err());
+    // new axes do not count as indices
+    assert_eq!(
+        x.slice(&[SliceArg::NewAxis, s(0), SliceArg::NewAxis, s(0)])
+            .unwrap()
+            .shape(),
+        vec![1, 1]
+    );
+}
+
+#[test]
+fn broadcast_mismatch_in_operator_is_carried_to_compute() {
+    let a = Array::zeros(&[3, 4], &[2, 2], DType::F64).unwrap();
+    let b = Array::zeros(&[5], &[2], DType::F64).unwrap();
+    let bad = &a + &b; // operators cannot fail: the array carries the error
+    let m = err_msg(bad.compute::<f64>());
+    assert!(m.contains("broadcast"), "{m}");
+    // later operations carry it too, named methods return it
+    let later = (bad.exp() * 2.0).sum(None, false);
+    assert!(err_msg(later).contains("broadcast"));
+    assert!(err_msg(a.try_add(&b)).contains("broadcast"));
+    // (3,1) + (4) + (1,4) broadcasts fine
+    let c = Array::ones(&[3, 1], &[1, 1], DType::F64).unwrap();
+    let d = Array::ones(&[4], &[3], DType::F64).unwrap();
+    let e = Array::ones(&[1, 4], &[1, 2], DType::F64).unwrap();
+    assert_eq!(
+        (&c + &d + &e).compute::<f64>().unwrap(),
+        f64s(&[3, 4], vec![3.0; 12])
+    );
+}
+
+#[test]
+fn matmul_inner_dimension_mismatch_is_an_error() {
+    let a = Array::ones(&[3, 4], &[2, 2], DType::F64).unwrap();
+    let b = Array::ones(&[5, 2], &[2, 2], DType::F64).unwrap();
+    assert!(a.matmul(&b).is_err());
+    assert!(a.tensordot(&b, &[1], &[0]).is_err());
+    let s = Array::full(&[], &[], 1.0).unwrap();
+    assert!(a.matmul(&s).is_err());
+}
+
+#[test]
+fn bad_rechunk_is_an_error() {
+    let x = Array::zeros(&[6, 4], &[2, 2], DType::F64).unwrap();
+    assert!(x.rechunk(&[0, 2]).is_err());
+    assert!(x.rechunk(&[2]).is_err());
+    assert!(x.rechunk_explicit(&[vec![3, 2], vec![4]]).is_err());
+    assert!(Array::zeros(&[6], &[0], DType::F64).is_err());
+}
+
+#[test]
+fn concatenate_mismatched_shapes_is_an_error() {
+    let a = Array::zeros(&[3, 4], &[2, 2], DType::F64).unwrap();
+    let b = Array::zeros(&[3, 5], &[2, 2], DType::F64).unwrap();
+    let c = Array::zeros(&[3], &[2], DType::F64).unwrap();
+    assert!(Array::concatenate(&[a.clone(), b.clone()], 0).is_err());
+    assert!(Array::concatenate(&[a.clone(), c], 0).is_err());
+    assert!(Array::concatenate(&[], 0).is_err());
+    assert!(Array::concatenate(&[a.clone(), a.clone()], 2).is_err());
+    assert!(Array::stack(&[a.clone(), b], 0).is_err());
+    // along the mismatched axis it is fine
+    assert_eq!(
+        Array::concatenate(
+            &[
+                a.clone(),
+                Array::zeros(&[3, 5], &[3, 3], DType::F64).unwrap()
+            ],
+            1
+        )
+        .unwrap()
+        .shape(),
+        vec![3, 9]
+    );
+}
+
+#[test]
+fn bad_axes_are_errors() {
+    let x = Array::zeros(&[3, 4], &[2, 2], DType::F64).unwrap();
+    assert!(x.sum(Some(&[2]), false).is_err());
+    assert!(x.sum(Some(&[-3]), false).is_err());
+    assert!(x.sum(Some(&[0, -2]), false).is_err()); // repeated
+    assert!(x.argmax(Some(5)).is_err());
+    assert!(x.transpose(&[0]).is_err());
+    assert!(x.transpose(&[0, 0]).is_err());
+}
+
+#[test]
+fn panicking_map_blocks_is_an_error_naming_the_layer() {
+    let x = Array::arange(0.0, 100.0, 1.0, 10).unwrap();
+    let y = x
+        .map_blocks("explode", |b: ndarray::ArrayViewD<i64>| {
+            if b.iter().any(|&v| v == 42) {
+                panic!("boom at 42");
+            }
+            b.to_owned()
+        })
+        .unwrap();
+    let t = Instant::now();
+    match y.sum(None, false).unwrap().compute::<i64>() {
+        Err(Error::Panicked {
+            layer,
+            block,
+            message,
+        }) => {
+            assert!(layer.starts_with("explode"), "{layer}");
+            assert_eq!(block, vec![4]);
+            assert!(message.contains("boom at 42"), "{message}");
+        }
+        other => panic!("expected a Panicked error, got {other:?}"),
+    }
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "the failing run did not stop promptly"
+    );
+    // the process is still usable afterwards
+    assert_eq!(
+        vals(x.sum(None, false).unwrap().compute::<i64>().unwrap()),
+        vec![4950]
+    );
+}
+
+#[test]
+fn from_npy_of_a_missing_file_names_the_path() {
+    let p = std::env::temp_dir().join("chunkwise-edge-cases-no-such-dir/missing-file.npy");
+    let m = err_msg(Array::from_npy(&p, &[2]));
+    assert!(m.contains("missing-file.npy"), "{m}");
+}
+
+#[test]
+fn compute_with_the_wrong_type_is_an_error() {
+    let x = Array::arange(0.0, 4.0, 1.0, 2).unwrap();
+    assert!(matches!(
+        x.compute::<f64>(),
+        Err(Error::DTypeMismatch { .. })
+    ));
+}
+
+// ----- huge lazy arrays -----
+
+const N: u64 = 1_000_000;
+
+#[test]
+fn huge_arrays_build_and_slice_lazily() {
+    // 10^12 elements: 8 TB if it were ever allocated.
+    let x = Array::random_uniform(&[N, N], &[1000, 1000], 3).unwrap();
+    assert_eq!(x.chunks().unwrap().num_blocks(), vec![1000, 1000]);
+    let row = x.slice(&[s(5)]).unwrap();
+    assert_eq!(row.shape(), vec![N]);
+    let y = (&x * 2.0 - 1.0).exp().sum(Some(&[0]), false).unwrap();
+    assert_eq!(y.shape(), vec![N]);
+    let z = x.slice(&[step(-7), s(..10)]).unwrap();
+    assert_eq!(z.shape(), vec![N.div_ceil(7), 10]);
+    // 10^6 chunks per axis (10^12 blocks)
+    let tiny_chunks = Array::full(&[N, N], &[1, 1], 2.5).unwrap();
+    assert_eq!(tiny_chunks.chunks().unwrap().num_blocks(), vec![N, N]);
+    let w = tiny_chunks.t().unwrap().slice(&[s(-1), s(7..9)]).unwrap();
+    assert_eq!(w.shape(), vec![2]);
+}
+
+#[test]
+fn computing_a_tiny_slice_of_a_huge_array_runs_only_the_needed_blocks() {
+    let t = Instant::now();
+    let x = Array::full(&[N, N], &[1000, 1000], 1.5).unwrap();
+    let y = ((&x * 2.0) + 1.0)
+        .slice(&[s(999_998..), s(123_456..123_459)])
+        .unwrap();
+    assert_eq!(y.compute::<f64>().unwrap(), f64s(&[2, 3], vec![4.0; 6]));
+    // a reduction over one axis of a slice: only one column of blocks is needed
+    let col = x
+        .slice(&[s(..2000), s(5)])
+        .unwrap()
+        .sum(None, false)
+        .unwrap();
+    assert_eq!(vals(col.compute::<f64>().unwrap()), vec![3000.0]);
+
+    let r1 = Array::random_uniform(&[N, N], &[1000, 1000], 11).unwrap();
+    let r2 = Array::random_uniform(&[N, N], &[300_000, 7], 11).unwrap();
+    let idx = [s(654_321..654_324), rng(-1, -6, -2)];
+    let a = r1.slice(&idx).unwrap().compute::<f64>().unwrap();
+    let b = r2.slice(&idx).unwrap().compute::<f64>().unwrap();
+    assert_eq!(a.shape(), &[3, 3]);
+    assert!(a.iter().all(|v| (0.0..1.0).contains(v)), "{a:?}");
+    assert!(a.iter().any(|&v| v != a[[0, 0]]));
+    assert_eq!(a, b, "random values must not depend on the chunking");
+    let c = Array::random_uniform(&[N, N], &[1000, 1000], 12)
+        .unwrap()
+        .slice(&idx)
+        .unwrap()
+        .compute::<f64>()
+        .unwrap();
+    assert_ne!(a, c, "a different seed gives different values");
+    assert!(
+        t.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        t.elapsed()
+    );
+}
