@@ -184,7 +184,7 @@ fn argmin_argmax_with_ties_and_nan() {
     // np.nan_to_num(ties, nan=-9.0).argmax()
     check(fixture!("out_argmax_flat_nonan"), |ld| {
         let t = ld(fixture!("in_ties"));
-        Array::where_(&t.isnan(), -9.0, &t)
+        Array::where_(t.isnan(), -9.0, &t)
             .unwrap()
             .argmax(None)
             .unwrap()
@@ -257,7 +257,7 @@ fn concatenate_and_stack() {
 fn integer_floor_div_and_remainder_with_negatives() {
     check(fixture!("out_floordiv"), |ld| {
         ld(fixture!("in_ints"))
-            .floor_div(&ld(fixture!("in_divs")))
+            .floor_div(ld(fixture!("in_divs")))
             .unwrap()
     });
     check(fixture!("out_mod"), |ld| {

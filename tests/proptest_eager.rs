@@ -22,21 +22,6 @@ use proptest::test_runner::{Config, RngSeed};
 use std::fmt;
 
 // ---------------------------------------------------------------------------------------
-// Switches for steering the generators around library bugs while they are open (set to
-// `true` only while a bug is being fixed; both of these were found by this file and fixed
-// in a852b3e, with regression tests in tests/edge_cases.rs).
-// ---------------------------------------------------------------------------------------
-
-/// Elementwise kernels read a transposed or reversed block (a memory-contiguous view with
-/// permuted or negative strides) in memory order instead of logical order:
-/// `(x.slice(&[::-1]) + 0)` gives `x`. While set, no transpose and no negative-step slice
-/// feeds an elementwise operation through structural operations only.
-const KNOWN_BUG_LAYOUT: bool = false;
-/// Computing a slice whose result or input has a zero-length axis panics in the gather
-/// kernel (`arange(5)[2:2]`, `zeros((0, 3))[np.newaxis]`). While set, generated slices
-/// never involve empty arrays, and the slice property skips computing them.
-const KNOWN_BUG_EMPTY_SLICE: bool = false;
-// ---------------------------------------------------------------------------------------
 // Choice tape
 // ---------------------------------------------------------------------------------------
 
@@ -509,9 +494,6 @@ impl Gen {
         e
     }
 
-    fn layout_bug(&self) -> bool {
-        KNOWN_BUG_LAYOUT && self.elem
-    }
     fn gen(&mut self, ty: Ty, shape: &[usize], depth: u32, exact: bool) -> Expr {
         if depth == 0 || self.t.chance(10) {
             return self.leaf(ty, shape);
@@ -965,9 +947,6 @@ impl Gen {
     }
 
     fn gen_transpose(&mut self, ty: Ty, shape: &[usize], d: u32, exact: bool) -> Option<Expr> {
-        if self.layout_bug() {
-            return None;
-        }
         let n = shape.len();
         let mut perm: Vec<usize> = (0..n).collect();
         for i in (1..n).rev() {
@@ -1017,9 +996,9 @@ impl Gen {
     /// A range item selecting exactly `l` elements of an axis of a chosen length.
     fn range_item(&mut self, l: usize) -> (SliceArg, usize, bool) {
         if l == 0 {
-            let n = self.t.range(if KNOWN_BUG_EMPTY_SLICE { 1 } else { 0 }, 4);
+            let n = self.t.range(0, 4);
             let a = self.t.range(0, 2 * n + 4) as i64 - (n as i64 + 2);
-            let neg = !self.layout_bug() && self.t.chance(50);
+            let neg = self.t.chance(50);
             let st = self.t.range(1, 3) as i64 * if neg { -1 } else { 1 };
             return (
                 SliceArg::Range {
@@ -1043,7 +1022,7 @@ impl Gen {
         let n = self.t.range(need, 12.max(need).min(need + 4));
         let ni = n as i64;
         let st = sa as i64;
-        if self.layout_bug() || self.t.chance(65) {
+        if self.t.chance(65) {
             let p0 = self.t.range(0, n - need);
             let last = p0 + (l - 1) * sa;
             let start = if p0 == 0 && self.t.chance(50) {
@@ -1115,9 +1094,6 @@ impl Gen {
             R(usize),
             New,
             Idx,
-        }
-        if KNOWN_BUG_EMPTY_SLICE && shape.contains(&0) {
-            return None;
         }
         let mut kinds: Vec<K> = shape
             .iter()
@@ -2329,12 +2305,10 @@ proptest! {
             let mut want = case.leaf.val.clone();
             let mut x = make_leaf(&case.leaf.val, &case.leaf.chunks[variant]).unwrap();
                         let mut failed = false;
-            let mut touched_empty = case.leaf.val.shape().contains(&0);
 for args in &case.chain {
                 match norm_slice(want.shape(), args) {
                     Ok(items) => {
                         want = want.map_struct(|a| apply_slice(a, &items), |a| apply_slice(a, &items), |a| apply_slice(a, &items));
-                        touched_empty |= want.shape().contains(&0);
 x = x.slice(args).map_err(|e| TestCaseError::fail(format!("slice {args:?} failed: {e}")))?;
                         let want_shape: Vec<u64> = want.shape().iter().map(|&s| s as u64).collect();
                         prop_assert_eq!(x.shape(), want_shape, "lazy shape after {:?}", args);
@@ -2347,7 +2321,7 @@ x = x.slice(args).map_err(|e| TestCaseError::fail(format!("slice {args:?} failed
                     }
                 }
             }
-                                    if !failed && !(KNOWN_BUG_EMPTY_SLICE && touched_empty) {
+                                    if !failed {
 let got = x.compute_dyn().map_err(|e| TestCaseError::fail(format!("compute failed: {e}")))?;
                 compare(&got, &want).map_err(TestCaseError::fail)?;
             }

@@ -328,7 +328,7 @@ mod tests {
     #[test]
     fn requested_blocks_cull_the_rest() {
         let y = add1(full(&[100, 100], &[10, 10]));
-        let g = lower_blocks(&[y.clone()], Some(&[vec![0, 99]])).unwrap();
+        let g = lower_blocks(std::slice::from_ref(&y), Some(&[vec![0, 99]])).unwrap();
         assert_eq!(g.len(), 4);
         assert!(matches!(
             lower_blocks(&[y], Some(&[vec![100]])),
