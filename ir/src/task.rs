@@ -263,7 +263,7 @@ impl Stage {
 
     /// For slice and rechunk stages: per input axis, the pieces of input blocks that fill
     /// output block `block` (in output order). Dependencies are the C-order product of the
-    /// per-axis piece lists. Returns the lists in `scratch` (see [`Scratch::pieces`]).
+    /// per-axis piece lists. Read the lists with [`Stage::pieces`].
     pub fn gather_pieces(&self, block: &[u64], scratch: &mut Scratch) {
         let (input, items_owned);
         let items: &[SliceItem] = match self.node.layer() {
