@@ -47,6 +47,8 @@ pub struct Stage {
     pub input_nblocks: Vec<Vec<u64>>,
     /// For concatenation: first output block of each input along the axis.
     concat_starts: Vec<u64>,
+    /// For blockwise layers: the contracted symbols (computed once, not per task).
+    contracted: Vec<crate::layer::Sym>,
 }
 
 /// Reusable buffers for [`Stage::for_each_input`] (avoids allocation per task).
@@ -114,6 +116,10 @@ impl Stage {
             }
             _ => vec![],
         };
+        let contracted = match node.layer() {
+            Layer::Blockwise(b) => b.contracted(),
+            _ => vec![],
+        };
         Stage {
             node,
             op,
@@ -121,6 +127,7 @@ impl Stage {
             inputs,
             input_nblocks,
             concat_starts,
+            contracted,
         }
     }
 
@@ -158,10 +165,10 @@ impl Stage {
                 _,
             ) => {}
             (Layer::Blockwise(b), _) => {
-                let contracted = b.contracted();
+                let contracted = &self.contracted;
                 // Blocks along each contracted symbol.
                 scratch.ranges.clear();
-                for s in &contracted {
+                for s in contracted {
                     let n = b
                         .inputs
                         .iter()

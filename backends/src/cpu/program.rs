@@ -198,6 +198,7 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
         }
     }
 
+    let fixed = (loc.as_slice(), consts.as_slice(), prepared.as_slice());
     let mut off = 0;
     while off < total {
         let len = tile_len.min(total - off);
@@ -213,14 +214,7 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
                 Some(std::mem::replace(&mut regs[r], Tile::Bool(Vec::new())))
             };
             {
-                let ctx = Ctx {
-                    regs: &regs,
-                    loc: &loc,
-                    consts: &consts,
-                    inputs: &prepared,
-                    off,
-                    len,
-                };
+                let ctx = Ctx::at(&regs, fixed, off, len);
                 let (target, toff) = match dst.as_mut() {
                     Some(t) => (t, 0),
                     None => (&mut out, off),
@@ -233,14 +227,7 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
         }
         // An output that is an input or a constant is copied.
         if pinned[n - 1] || matches!(loc[n - 1], Loc::Input(_)) {
-            let ctx = Ctx {
-                regs: &regs,
-                loc: &loc,
-                consts: &consts,
-                inputs: &prepared,
-                off,
-                len,
-            };
+            let ctx = Ctx::at(&regs, fixed, off, len);
             copy_into(&ctx, n - 1, &mut out, off, dtypes[n - 1]);
         }
         off += len;
@@ -257,7 +244,25 @@ struct Ctx<'a> {
     len: usize,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The operand view of the tile at `off` (registers are borrowed anew around each
+    /// instruction, the rest is fixed for the block).
+    fn at(
+        regs: &'a [Tile],
+        (loc, consts, inputs): (&'a [Loc], &'a [Option<Scalar>], &'a [Prepared]),
+        off: usize,
+        len: usize,
+    ) -> Ctx<'a> {
+        Ctx {
+            regs,
+            loc,
+            consts,
+            inputs,
+            off,
+            len,
+        }
+    }
+
     /// The value of a constant (or scalar input) operand.
     fn scalar<T: Element>(&self, i: u32) -> Option<T> {
         self.consts[i as usize].map(T::from_scalar)
