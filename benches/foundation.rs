@@ -6,7 +6,7 @@
 //!   lowered and run by the runtime.
 
 use chunkwise::compute::{plan, run_graph, ComputeOptions};
-use chunkwise::Array;
+use chunkwise::{Array, PassManager};
 use chunkwise_backends::cpu::program::eval;
 use chunkwise_ir::program::{BinaryOp, Program, UnaryOp};
 use chunkwise_ir::{Blockwise, ChunkGrid, DType, DynArray, Kernel, Node};
@@ -51,10 +51,16 @@ fn lowering(c: &mut Criterion) {
         }
         let s = y.sum(None, false).unwrap();
         let n = s.node().unwrap().clone();
-        let tasks = plan(std::slice::from_ref(&n)).unwrap().len() as u64;
+        let tasks = plan(std::slice::from_ref(&n), Some(&PassManager::none()))
+            .unwrap()
+            .len() as u64;
         g.throughput(Throughput::Elements(tasks));
         g.bench_function(format!("chain10_sum/{blocks}_blocks/{tasks}_tasks"), |b| {
-            b.iter(|| plan(std::slice::from_ref(&n)).unwrap().len())
+            b.iter(|| {
+                plan(std::slice::from_ref(&n), Some(&PassManager::none()))
+                    .unwrap()
+                    .len()
+            })
         });
     }
     g.finish();
@@ -140,7 +146,7 @@ fn program_vs_copy(c: &mut Criterion) {
     .unwrap();
     g.bench_function("pipeline10_1GiB", |b| {
         b.iter(|| {
-            let tg = plan(std::slice::from_ref(&node)).unwrap();
+            let tg = plan(std::slice::from_ref(&node), Some(&PassManager::none())).unwrap();
             run_graph(&tg, &ComputeOptions::default()).unwrap().len()
         })
     });

@@ -4,10 +4,12 @@ use crate::compute::{compute_nodes, ComputeOptions};
 use crate::error::{Error, Result};
 use chunkwise_ir::program::{BinaryOp, CmpOp, ProgramBuilder, UnaryOp};
 use chunkwise_ir::slice::{normalize, SliceArg};
+use chunkwise_ir::TaskGraph;
 use chunkwise_ir::{
     register_kernel, AxisChunks, Blockwise, ChunkGrid, DType, Distribution, DynArray, Element,
     IrError, Kernel, KernelCall, Node, ReduceOp, Scalar, Sym,
 };
+use chunkwise_passes::{PassManager, Report};
 use ndarray::{ArrayD, Dimension};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -811,6 +813,46 @@ impl Array {
     pub fn compute_dyn_with(&self, opts: &ComputeOptions<'_>) -> Result<DynArray> {
         let n = self.node()?.clone();
         Ok(compute_nodes(&[n], opts)?.pop().expect("one output"))
+    }
+
+    /// This array's graph rewritten by the standard optimization passes (equal values;
+    /// see [`PassManager`]). Computing does this itself; use it to inspect the result.
+    ///
+    /// ```
+    /// use chunkwise::Array;
+    /// let x = Array::random_uniform(&[1000], &[100], 1).unwrap();
+    /// let y = (x.exp() - 1.0 / &x).sum(None, false).unwrap();
+    /// // 10 fused tasks (random + exp + div + sub + chunk sum) and the combine tree.
+    /// assert_eq!(y.plan().unwrap().len(), 10 + 3 + 1);
+    /// assert_eq!(y.optimize().unwrap().num_layers().unwrap(), 1);
+    /// ```
+    pub fn optimize(&self) -> Result<Array> {
+        let n = self.node()?.clone();
+        Ok(Array::from_node(
+            crate::compute::optimize(&[n], None)?.outputs.remove(0),
+        ))
+    }
+
+    /// Number of layers that run tasks in this array's graph (inlined layers not counted).
+    pub fn num_layers(&self) -> Result<usize> {
+        Ok(chunkwise_ir::layer::dep_order(&[self.node()?.clone()]).len())
+    }
+
+    /// The optimization report: per-pass statistics and the graph after each pass.
+    pub fn explain(&self) -> Result<Report> {
+        let n = self.node()?.clone();
+        let pm = PassManager::standard().with_stats(true).with_dumps(true);
+        Ok(crate::compute::optimize(&[n], Some(&pm))?.report)
+    }
+
+    /// The task graph that computing this array runs (optimized, then lowered).
+    pub fn plan(&self) -> Result<TaskGraph> {
+        crate::compute::plan(&[self.node()?.clone()], None)
+    }
+
+    /// The task graph of this array as built, without optimization.
+    pub fn plan_unoptimized(&self) -> Result<TaskGraph> {
+        crate::compute::plan(&[self.node()?.clone()], Some(&PassManager::none()))
     }
 
     /// Computes and writes a `.npy` file (atomically: no partial file on failure).

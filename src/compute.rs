@@ -1,10 +1,11 @@
-//! The pipeline in one place: layers -> (passes) -> lowering -> parallel execution on the CPU
-//! backend -> assembled results.
+//! The pipeline in one place ([`compute_nodes`]): layers -> optimization passes -> lowering
+//! -> parallel execution on the CPU backend -> assembled results.
 
 use crate::error::{Error, Result};
 use chunkwise_backends::{cpu, KernelError, Value};
 use chunkwise_ir::grid::unravel_into;
 use chunkwise_ir::{with_dtype, DynArray, Element, Node, TaskGraph};
+use chunkwise_passes::{Optimized, PassManager};
 use chunkwise_runtime::{Dag, Progress, RunError, RunOptions};
 use ndarray::{ArrayD, IxDyn, SliceInfoElem};
 use std::sync::atomic::AtomicBool;
@@ -12,6 +13,9 @@ use std::sync::atomic::AtomicBool;
 /// Options of a computation.
 #[derive(Default, Clone, Copy)]
 pub struct ComputeOptions<'a> {
+    /// The optimization passes (`None`: [`PassManager::standard`]; pass
+    /// `Some(&PassManager::none())` to run the graph as built).
+    pub passes: Option<&'a PassManager>,
     /// Worker threads (0: all cores).
     pub threads: usize,
     /// Called with (tasks done, tasks total) as the run progresses.
@@ -20,9 +24,18 @@ pub struct ComputeOptions<'a> {
     pub cancel: Option<&'a AtomicBool>,
 }
 
-/// Lowers `outputs` to a task graph (all blocks).
-pub fn plan(outputs: &[Node]) -> Result<TaskGraph> {
-    Ok(chunkwise_passes::lower(outputs)?)
+/// Optimizes the graph of `outputs` with `passes` (`None`: the standard pipeline).
+pub fn optimize(outputs: &[Node], passes: Option<&PassManager>) -> Result<Optimized> {
+    Ok(match passes {
+        Some(p) => p.run(outputs)?,
+        None => PassManager::standard().run(outputs)?,
+    })
+}
+
+/// Optimizes `outputs` and lowers them to a task graph (all blocks).
+pub fn plan(outputs: &[Node], passes: Option<&PassManager>) -> Result<TaskGraph> {
+    let optimized = optimize(outputs, passes)?;
+    Ok(chunkwise_passes::lower(&optimized.outputs)?)
 }
 
 /// Runs a task graph and returns the blocks of each output (in the output's block order).
@@ -87,7 +100,7 @@ pub fn run_graph(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Vec<Dyn
 
 /// Computes `outputs` to in-memory arrays, sharing common work.
 pub fn compute_nodes(outputs: &[Node], opts: &ComputeOptions<'_>) -> Result<Vec<DynArray>> {
-    let g = plan(outputs)?;
+    let g = plan(outputs, opts.passes)?;
     let blocks = run_graph(&g, opts)?;
     outputs
         .iter()

@@ -1,7 +1,7 @@
 use crate::npy::NpyError;
 use chunkwise_backends::KernelError;
 use chunkwise_ir::{DType, IrError};
-use chunkwise_passes::LowerError;
+use chunkwise_passes::{LowerError, PassError};
 use thiserror::Error;
 
 /// Any chunkwise error. Every variant names the problem; task failures name the layer and
@@ -14,6 +14,9 @@ pub enum Error {
     /// Lowering failed.
     #[error(transparent)]
     Lower(#[from] LowerError),
+    /// An optimization pass failed.
+    #[error(transparent)]
+    Pass(#[from] PassError),
     /// A task failed while running.
     #[error("task {layer} block {block:?} failed: {source}")]
     Task {

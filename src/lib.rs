@@ -30,5 +30,6 @@ pub use array::{compute_all, s, Array, Operand};
 pub use chunkwise_ir::program::{BinaryOp, CmpOp, UnaryOp};
 pub use chunkwise_ir::slice::SliceArg;
 pub use chunkwise_ir::{DType, Distribution, DynArray, Element, ReduceOp, Scalar};
+pub use chunkwise_passes::{PassManager, Report, Stats};
 pub use compute::ComputeOptions;
 pub use error::{Error, Result};

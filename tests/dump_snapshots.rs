@@ -8,7 +8,9 @@ fn nodes(arrays: &[&Array]) -> Vec<Node> {
 }
 
 fn lowered(n: &[Node]) -> String {
-    chunkwise::compute::plan(n).unwrap().to_string()
+    chunkwise::compute::plan(n, Some(&chunkwise::PassManager::none()))
+        .unwrap()
+        .to_string()
 }
 
 #[test]

@@ -14,7 +14,7 @@
 //! only ever applied to *exact* subexpressions (no order-dependent float reduction or float
 //! matmul below them), so every comparison is meaningful.
 
-use chunkwise::{Array, BinaryOp, DType, DynArray, Operand, SliceArg};
+use chunkwise::{Array, BinaryOp, ComputeOptions, DType, DynArray, Operand, PassManager, SliceArg};
 use chunkwise_ir::{ChunkGrid, Node};
 use ndarray::{ArrayD, Dimension, IxDyn};
 use proptest::prelude::*;
@@ -2063,6 +2063,15 @@ fn cmp(op: Cop, x: &Array, y: impl Into<Operand>) -> R<Array> {
 
 /// Builds the case's graph with chunking `variant` and computes it.
 fn run(case: &Case, variant: usize, want: &Val) -> Result<DynArray, TestCaseError> {
+    run_with(case, variant, want, None)
+}
+
+fn run_with(
+    case: &Case,
+    variant: usize,
+    want: &Val,
+    passes: Option<&PassManager>,
+) -> Result<DynArray, TestCaseError> {
     let fail = |what: &str, e: chunkwise::Error| {
         TestCaseError::fail(format!("chunkwise error ({what}, chunking {variant}): {e}"))
     };
@@ -2080,7 +2089,21 @@ fn run(case: &Case, variant: usize, want: &Val) -> Result<DynArray, TestCaseErro
             a.shape()
         )));
     }
-    a.compute_dyn().map_err(|e| fail("compute", e))
+    a.compute_dyn_with(&ComputeOptions {
+        passes,
+        ..ComputeOptions::default()
+    })
+    .map_err(|e| fail("compute", e))
+}
+
+/// No passes, each pass alone, and the standard pipeline.
+fn pass_configs() -> Vec<(String, PassManager)> {
+    let mut v = vec![("none".to_string(), PassManager::none())];
+    for name in PassManager::standard().pass_names() {
+        v.push((name.to_string(), PassManager::standard().only(&[name])));
+    }
+    v.push(("standard".to_string(), PassManager::standard()));
+    v
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2216,6 +2239,44 @@ proptest! {
         let want = eval(&case.expr, &case.leaves);
         let got = run(&case, 1, &want)?;
         compare(&got, &want).map_err(TestCaseError::fail)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(1000, 0x5eed_0005))]
+    /// Every optimization pass alone, no pass, and the whole pipeline give results that agree
+    /// with the oracle (optimized == unoptimized == eager).
+    #[test]
+    fn every_pass_preserves_results(case in tape().prop_map(|t| gen_case(t, false))) {
+        let want = eval(&case.expr, &case.leaves);
+        for (name, pm) in pass_configs() {
+            let got = run_with(&case, 0, &want, Some(&pm))?;
+            compare(&got, &want).map_err(|e| TestCaseError::fail(format!("passes {name}: {e}")))?;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(300, 0x5eed_0006))]
+    /// Slices pushed into random sources (windows) and through elementwise work give the
+    /// same bits as the unoptimized graph.
+    #[test]
+    fn slice_pushdown_into_random_is_exact(case in tape().prop_map(gen_slice_case)) {
+        let shape: Vec<u64> = case.leaf.val.shape().iter().map(|&s| s as u64).collect();
+        let chunks: Vec<u64> = shape.iter().map(|&s| (s / 2).max(1)).collect();
+        let mut x = (Array::random_uniform(&shape, &chunks, 11).unwrap() * 3.0).exp();
+        for args in &case.chain {
+            match x.slice(args) {
+                Ok(y) => x = y + 1.0,
+                Err(_) => break,
+            }
+        }
+        let plain = x.compute_dyn_with(&ComputeOptions { passes: Some(&PassManager::none()), ..ComputeOptions::default() });
+        let opt = x.compute_dyn();
+        match (plain, opt) {
+            (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+            (a, b) => prop_assert!(false, "unoptimized {:?} vs optimized {:?}", a.err(), b.err()),
+        }
     }
 }
 

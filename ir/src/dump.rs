@@ -8,7 +8,13 @@ use std::fmt::Write;
 fn detail(n: &Node) -> String {
     match n.layer() {
         Layer::FromArray { .. } | Layer::Full { .. } | Layer::Rechunk { .. } => String::new(),
-        Layer::Random { seed, dist } => format!(" seed={seed} {dist:?}"),
+        Layer::Random { seed, dist, window } => {
+            let w = window.as_ref().map_or(String::new(), |w| {
+                format!(" window={}{:?}", items_text(&w.items), w.base)
+            });
+            format!(" seed={seed} {dist:?}{w}")
+        }
+        Layer::Inline { .. } => String::new(),
         Layer::Arange { start, step } => format!(" start={start} step={step}"),
         Layer::Blockwise(b) => {
             let ins: Vec<String> = b
@@ -31,22 +37,25 @@ fn detail(n: &Node) -> String {
             " axes={:?} keepdims={} split_every={}",
             r.axes, r.keepdims, r.split_every
         ),
-        Layer::Slice { items, .. } => {
-            let parts: Vec<String> = items
-                .iter()
-                .map(|i| match *i {
-                    crate::slice::SliceItem::Range { start, step, count } => {
-                        format!("{start}:+{count}:{step}")
-                    }
-                    crate::slice::SliceItem::Index { index } => index.to_string(),
-                    crate::slice::SliceItem::NewAxis => "new".into(),
-                })
-                .collect();
-            format!(" [{}]", parts.join(", "))
-        }
+        Layer::Slice { items, .. } => format!(" {}", items_text(items)),
         Layer::Transpose { perm, .. } => format!(" perm={perm:?}"),
         Layer::Concatenate { axis, .. } => format!(" axis={axis}"),
     }
+}
+
+/// `[start:+count:step, index, new]`.
+fn items_text(items: &[crate::slice::SliceItem]) -> String {
+    let parts: Vec<String> = items
+        .iter()
+        .map(|i| match *i {
+            crate::slice::SliceItem::Range { start, step, count } => {
+                format!("{start}:+{count}:{step}")
+            }
+            crate::slice::SliceItem::Index { index } => index.to_string(),
+            crate::slice::SliceItem::NewAxis => "new".into(),
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
 }
 
 /// One line per layer, inputs first: `%k = label(inputs) detail : dtype shape chunks`.

@@ -244,6 +244,9 @@ pub enum Layer {
         seed: u64,
         /// Distribution.
         dist: Distribution,
+        /// When set, this layer is a slice of a larger random array (slice pushdown): the
+        /// values are those of the window's base array at the selected positions.
+        window: Option<Window>,
     },
     /// A 1-d range: element `i` is `start + i * step`, cast to the dtype.
     Arange {
@@ -282,6 +285,22 @@ pub enum Layer {
         /// The axis.
         axis: usize,
     },
+    /// The input computed inside the task of each consumer block that reads it (fusion):
+    /// it has no tasks of its own. The input is a source or an elementwise program; a
+    /// consumer reads the same block it would read from the input.
+    Inline {
+        /// The computation done in the consumer's task.
+        input: Node,
+    },
+}
+
+/// A window of a larger array: the selection `items` of an array of shape `base`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Window {
+    /// Shape of the whole array.
+    pub base: Vec<u64>,
+    /// Normalized slice items over `base`.
+    pub items: Vec<SliceItem>,
 }
 
 /// A layer with its metadata and content hash. Cloning is O(1).
@@ -387,8 +406,74 @@ impl Node {
             Layer::Reduction(r) => vec![&r.input],
             Layer::Slice { input, .. }
             | Layer::Rechunk { input }
-            | Layer::Transpose { input, .. } => vec![input],
+            | Layer::Transpose { input, .. }
+            | Layer::Inline { input } => vec![input],
             Layer::Concatenate { inputs, .. } => inputs.iter().collect(),
+        }
+    }
+
+    /// The nodes whose tasks the tasks of this layer depend on: the inputs, with each
+    /// [`Layer::Inline`] input replaced by its own dependencies (recursively).
+    pub fn dep_nodes(&self) -> Vec<Node> {
+        let mut out = Vec::new();
+        for m in self.inputs() {
+            match m.layer() {
+                Layer::Inline { input } => out.extend(input.dep_nodes()),
+                _ => out.push(m.clone()),
+            }
+        }
+        out
+    }
+
+    /// Whether this layer computes nothing itself (it is a source).
+    pub fn is_source(&self) -> bool {
+        matches!(
+            self.layer(),
+            Layer::FromArray { .. }
+                | Layer::Full { .. }
+                | Layer::Random { .. }
+                | Layer::Arange { .. }
+        )
+    }
+
+    /// The same operation on new inputs (in [`Node::inputs`] order), rebuilt through the
+    /// validating constructors. Returns `self` when the inputs are the same nodes.
+    pub fn with_inputs(&self, new: &[Node]) -> Result<Node, IrError> {
+        let old = self.inputs();
+        if old.len() != new.len() {
+            return Err(IrError::InvalidArgument(format!(
+                "{} takes {} inputs, got {}",
+                self.label(),
+                old.len(),
+                new.len()
+            )));
+        }
+        if old.iter().zip(new).all(|(a, b)| a.ptr_eq(b)) {
+            return Ok(self.clone());
+        }
+        let one = || new[0].clone();
+        match self.layer() {
+            Layer::FromArray { .. }
+            | Layer::Full { .. }
+            | Layer::Random { .. }
+            | Layer::Arange { .. } => Ok(self.clone()),
+            Layer::Blockwise(b) => Node::blockwise(Blockwise {
+                out_ind: b.out_ind.clone(),
+                inputs: b
+                    .inputs
+                    .iter()
+                    .zip(new)
+                    .map(|((_, ind), n)| (n.clone(), ind.clone()))
+                    .collect(),
+                new_axes: b.new_axes.clone(),
+                kernel: b.kernel.clone(),
+            }),
+            Layer::Reduction(r) => Node::reduction(one(), r.op, &r.axes, r.keepdims, r.split_every),
+            Layer::Slice { items, .. } => Node::slice(one(), items.clone()),
+            Layer::Rechunk { .. } => Node::rechunk(one(), self.chunks().clone()),
+            Layer::Transpose { perm, .. } => Node::transpose(one(), perm.clone()),
+            Layer::Concatenate { axis, .. } => Node::concatenate(new.to_vec(), *axis),
+            Layer::Inline { .. } => Node::inline(one()),
         }
     }
 
@@ -412,6 +497,7 @@ impl Node {
             Layer::Rechunk { .. } => "rechunk".into(),
             Layer::Transpose { .. } => "transpose".into(),
             Layer::Concatenate { .. } => "concatenate".into(),
+            Layer::Inline { input } => format!("inline {}", input.label()),
         }
     }
 
@@ -456,9 +542,58 @@ impl Node {
             )));
         }
         Ok(Node::make(
-            Layer::Random { seed, dist },
+            Layer::Random {
+                seed,
+                dist,
+                window: None,
+            },
             Meta { chunks, dtype },
         ))
+    }
+
+    /// The window `window` of a random array with `seed` and `dist`, cut into `chunks`
+    /// (which must have the window's shape). Equal to slicing [`Node::random`] of the base
+    /// shape, without computing the rest.
+    pub fn random_window(
+        chunks: ChunkGrid,
+        dtype: DType,
+        seed: u64,
+        dist: Distribution,
+        window: Window,
+    ) -> Result<Node, IrError> {
+        let shape = crate::slice::output_shape(&window.base, &window.items)?;
+        if shape != chunks.shape() {
+            return Err(IrError::InvalidChunks(format!(
+                "chunks {chunks} do not fit the window's shape {shape:?}"
+            )));
+        }
+        let random = Node::random(chunks, dtype, seed, dist)?;
+        let Layer::Random { seed, dist, .. } = *random.layer() else {
+            unreachable!("Node::random makes a random layer")
+        };
+        Ok(Node::make(
+            Layer::Random {
+                seed,
+                dist,
+                window: Some(window),
+            },
+            random.meta().clone(),
+        ))
+    }
+
+    /// `input` computed inside its consumers' tasks ([`Layer::Inline`]); the input must be a
+    /// source or an elementwise program blockwise layer.
+    pub fn inline(input: Node) -> Result<Node, IrError> {
+        let ok = input.is_source()
+            || matches!(input.layer(), Layer::Blockwise(b) if matches!(b.kernel, Kernel::Program(_)) && b.new_axes.is_empty());
+        if !ok {
+            return Err(IrError::InvalidArgument(format!(
+                "only sources and elementwise programs can be inlined, not {}",
+                input.label()
+            )));
+        }
+        let meta = input.meta().clone();
+        Ok(Node::make(Layer::Inline { input }, meta))
     }
 
     /// A 1-d source `start, start + step, ...` of `chunks.shape()[0]` elements.
@@ -662,44 +797,18 @@ impl Node {
 
     /// Basic indexing with normalized items (see [`crate::slice::normalize`]).
     pub fn slice(input: Node, items: Vec<SliceItem>) -> Result<Node, IrError> {
-        let shape = input.shape();
+        crate::slice::output_shape(&input.shape(), &items)?;
         let mut axis = 0;
         let mut out = Vec::new();
         for item in &items {
             match *item {
                 SliceItem::NewAxis => out.push(AxisChunks::from_lengths(&[1])),
-                SliceItem::Index { index } => {
-                    if axis >= shape.len() || index >= shape[axis] {
-                        return Err(IrError::InvalidSlice(format!(
-                            "index {index} is out of bounds for axis {axis}"
-                        )));
-                    }
-                    axis += 1;
-                }
+                SliceItem::Index { .. } => axis += 1,
                 SliceItem::Range { start, step, count } => {
-                    if axis >= shape.len() {
-                        return Err(IrError::InvalidSlice("too many slice items".into()));
-                    }
-                    let len = shape[axis];
-                    let last = SliceItem::position(start, step, count.saturating_sub(1)) as i128;
-                    let first_ok = count == 0 || start < len;
-                    let last_ok = count == 0 || (last >= 0 && (last as u64) < len);
-                    if step == 0 || !first_ok || !last_ok {
-                        return Err(IrError::InvalidSlice(format!(
-                            "range start {start} step {step} count {count} does not fit axis {axis} of length {len}"
-                        )));
-                    }
                     out.push(range_chunks(input.chunks().axis(axis), start, step, count));
                     axis += 1;
                 }
             }
-        }
-        if axis != shape.len() {
-            return Err(IrError::InvalidSlice(format!(
-                "{} slice items for an array of dimension {}",
-                axis,
-                shape.len()
-            )));
         }
         let dtype = input.dtype();
         Ok(Node::make(
@@ -818,8 +927,9 @@ fn hash_layer(layer: &Layer, h: &mut FxHasher) {
             })
         }
         Layer::Full { value } => value.hash_bits().hash(h),
-        Layer::Random { seed, dist } => {
+        Layer::Random { seed, dist, window } => {
             seed.hash(h);
+            window.hash(h);
             match dist {
                 Distribution::Uniform { low, high } => (0u8, low.to_bits(), high.to_bits()).hash(h),
                 Distribution::Normal { mean, std } => (1u8, mean.to_bits(), std.to_bits()).hash(h),
@@ -863,11 +973,22 @@ fn hash_layer(layer: &Layer, h: &mut FxHasher) {
             }
             axis.hash(h);
         }
+        Layer::Inline { input } => input.id().hash(h),
     }
 }
 
 /// All nodes reachable from `roots`, each once, inputs before the nodes that use them.
 pub fn topo_order(roots: &[Node]) -> Vec<Node> {
+    order_by(roots, |n| n.inputs().into_iter().cloned().collect())
+}
+
+/// The nodes that get tasks when `roots` are lowered, dependencies first: like
+/// [`topo_order`] but following [`Node::dep_nodes`], so inlined layers are skipped.
+pub fn dep_order(roots: &[Node]) -> Vec<Node> {
+    order_by(roots, Node::dep_nodes)
+}
+
+fn order_by(roots: &[Node], inputs_of: impl Fn(&Node) -> Vec<Node>) -> Vec<Node> {
     let mut seen = rustc_hash::FxHashSet::default();
     let mut out = Vec::new();
     // Iterative DFS: (node, next input to visit).
@@ -878,7 +999,7 @@ pub fn topo_order(roots: &[Node]) -> Vec<Node> {
         }
         stack.push((r.clone(), 0));
         while let Some((n, i)) = stack.last_mut() {
-            let inputs = n.inputs();
+            let inputs = inputs_of(n);
             if *i < inputs.len() {
                 let next = inputs[*i].clone();
                 *i += 1;

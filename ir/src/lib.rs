@@ -34,6 +34,6 @@ pub use grid::{AxisChunks, ChunkGrid};
 pub use kernel::{lookup_kernel, register_kernel, KernelCall, NamedKernel};
 pub use layer::{
     topo_order, Blockwise, Distribution, Kernel, Layer, Meta, Node, NodeId, ReduceOp, Reduction,
-    Sym,
+    Sym, Window,
 };
 pub use task::{GraphOutput, Stage, StageOp, TaskGraph};

@@ -23,7 +23,7 @@ use crate::dtype::{DType, Scalar};
 use crate::error::IrError;
 use crate::grid::{AxisChunks, ChunkGrid};
 use crate::kernel::lookup_kernel;
-use crate::layer::{topo_order, Blockwise, Distribution, Kernel, Layer, Node, ReduceOp};
+use crate::layer::{topo_order, Blockwise, Distribution, Kernel, Layer, Node, ReduceOp, Window};
 use crate::program::Program;
 use crate::slice::SliceItem;
 use rustc_hash::FxHashMap;
@@ -80,6 +80,8 @@ enum NodeDef {
         chunks: Vec<AxisDef>,
         seed: u64,
         dist: Distribution,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<Window>,
     },
     Arange {
         dtype: DType,
@@ -117,6 +119,9 @@ enum NodeDef {
     Concatenate {
         inputs: Vec<usize>,
         axis: usize,
+    },
+    Inline {
+        input: usize,
     },
 }
 
@@ -237,12 +242,13 @@ pub fn to_json(outputs: &[Node]) -> String {
                 chunks: grid_def(n.chunks()),
                 value: scalar_json(*value),
             },
-            Layer::Random { seed, dist } => NodeDef::Random {
+            Layer::Random { seed, dist, window } => NodeDef::Random {
                 dtype: n.dtype(),
                 shape: n.shape(),
                 chunks: grid_def(n.chunks()),
                 seed: *seed,
                 dist: *dist,
+                window: window.clone(),
             },
             Layer::Arange { start, step } => NodeDef::Arange {
                 dtype: n.dtype(),
@@ -294,6 +300,7 @@ pub fn to_json(outputs: &[Node]) -> String {
                 inputs: inputs.iter().map(r).collect(),
                 axis: *axis,
             },
+            Layer::Inline { input } => NodeDef::Inline { input: r(input) },
         };
         index.insert(n.id(), nodes.len());
         nodes.push(def);
@@ -401,7 +408,14 @@ fn build(def: NodeDef, prev: &[Node]) -> Result<Node, IrError> {
             chunks,
             seed,
             dist,
-        } => Node::random(grid_from(&shape, &chunks)?, dtype, seed, dist),
+            window,
+        } => {
+            let grid = grid_from(&shape, &chunks)?;
+            match window {
+                None => Node::random(grid, dtype, seed, dist),
+                Some(w) => Node::random_window(grid, dtype, seed, dist, w),
+            }
+        }
         NodeDef::Arange {
             dtype,
             shape,
@@ -459,5 +473,6 @@ fn build(def: NodeDef, prev: &[Node]) -> Result<Node, IrError> {
         NodeDef::Concatenate { inputs, axis } => {
             Node::concatenate(inputs.into_iter().map(get).collect::<Result<_, _>>()?, axis)
         }
+        NodeDef::Inline { input } => Node::inline(get(input)?),
     }
 }

@@ -272,6 +272,112 @@ pub fn for_each_piece(
     }
 }
 
+/// The output shape of `items` applied to an array of `shape`, or why they do not fit.
+pub fn output_shape(shape: &[u64], items: &[SliceItem]) -> Result<Vec<u64>, IrError> {
+    let mut axis = 0;
+    let mut out = Vec::new();
+    for item in items {
+        match *item {
+            SliceItem::NewAxis => out.push(1),
+            SliceItem::Index { index } => {
+                if axis >= shape.len() || index >= shape[axis] {
+                    return Err(IrError::InvalidSlice(format!(
+                        "index {index} is out of bounds for axis {axis}"
+                    )));
+                }
+                axis += 1;
+            }
+            SliceItem::Range { start, step, count } => {
+                if axis >= shape.len() {
+                    return Err(IrError::InvalidSlice("too many slice items".into()));
+                }
+                let len = shape[axis];
+                let last = start as i128 + step as i128 * (count as i128 - 1);
+                let fits = count == 0 || (start < len && last >= 0 && (last as u64) < len);
+                if step == 0 || !fits {
+                    return Err(IrError::InvalidSlice(format!(
+                        "range start {start} step {step} count {count} does not fit axis {axis} of length {len}"
+                    )));
+                }
+                out.push(count);
+                axis += 1;
+            }
+        }
+    }
+    if axis != shape.len() {
+        return Err(IrError::InvalidSlice(format!(
+            "{} slice items for an array of dimension {}",
+            axis,
+            shape.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// The single slice equal to `outer` applied to the result of `inner` (slice of a slice), or
+/// `None` when it has no single-slice form (an empty range taken on a new axis).
+///
+/// Steps multiply, starts compose (`inner.start + outer.start * inner.step`), an index taken
+/// on a range becomes an index of the input, and new axes pass through.
+///
+/// ```
+/// use chunkwise_ir::slice::{compose, SliceItem::*};
+/// // x[10:50][::-2] == x[49:9:-2]
+/// let inner = [Range { start: 10, step: 1, count: 40 }];
+/// let outer = [Range { start: 39, step: -2, count: 20 }];
+/// assert_eq!(compose(&inner, &outer), Some(vec![Range { start: 49, step: -2, count: 20 }]));
+/// // x[:100][5] == x[5]
+/// let inner = [Range { start: 0, step: 1, count: 100 }];
+/// assert_eq!(compose(&inner, &[Index { index: 5 }]), Some(vec![Index { index: 5 }]));
+/// ```
+pub fn compose(inner: &[SliceItem], outer: &[SliceItem]) -> Option<Vec<SliceItem>> {
+    let mut out = Vec::with_capacity(inner.len() + outer.len());
+    let mut it = inner.iter().peekable();
+    for o in outer {
+        if *o == SliceItem::NewAxis {
+            out.push(SliceItem::NewAxis);
+            continue;
+        }
+        // Inner indices produce no output axis: they pass through.
+        while let Some(&&SliceItem::Index { index }) = it.peek() {
+            out.push(SliceItem::Index { index });
+            it.next();
+        }
+        match (*it.next()?, *o) {
+            (
+                SliceItem::Range { start, step, .. },
+                SliceItem::Range {
+                    start: s2,
+                    step: t2,
+                    count,
+                },
+            ) => out.push(if count == 0 {
+                SliceItem::Range {
+                    start: 0,
+                    step: 1,
+                    count: 0,
+                }
+            } else {
+                SliceItem::Range {
+                    start: SliceItem::position(start, step, s2),
+                    step: step.checked_mul(t2)?,
+                    count,
+                }
+            }),
+            (SliceItem::Range { start, step, .. }, SliceItem::Index { index }) => {
+                out.push(SliceItem::Index {
+                    index: SliceItem::position(start, step, index),
+                })
+            }
+            (SliceItem::NewAxis, SliceItem::Range { count: 1, .. }) => out.push(SliceItem::NewAxis),
+            (SliceItem::NewAxis, SliceItem::Index { .. }) => {}
+            _ => return None,
+        }
+    }
+    out.extend(it.copied());
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,10 +41,18 @@ pub struct Stage {
     pub op: StageOp,
     /// Blocks per axis of this stage's grid.
     pub nblocks: Vec<u64>,
-    /// Input stages, as ids into the task graph's stage list (set by lowering).
+    /// Input stages, as ids into the task graph's stage list (set by lowering). Inlined
+    /// inputs ([`Layer::Inline`]) are replaced by their own input stages.
     pub inputs: Vec<u32>,
     /// Blocks per axis of each input stage.
     pub input_nblocks: Vec<Vec<u64>>,
+    /// Blocks per axis of each direct input (the layer's inputs, inlined ones included; for
+    /// reduction combine steps, the previous step).
+    direct_nblocks: Vec<Vec<u64>>,
+    /// Per direct input: the inlined node, if it is inlined.
+    direct_inline: Vec<Option<Node>>,
+    /// Per direct input: its first position in `inputs`.
+    direct_base: Vec<usize>,
     /// For concatenation: first output block of each input along the axis.
     concat_starts: Vec<u64>,
     /// For blockwise layers: the contracted symbols (computed once, not per task).
@@ -120,15 +128,74 @@ impl Stage {
             Layer::Blockwise(b) => b.contracted(),
             _ => vec![],
         };
+        let direct: Vec<Node> = match (node.layer(), op) {
+            (Layer::Reduction(r), StageOp::ReduceChunk) => vec![r.input.clone()],
+            (Layer::Reduction(_), _) => vec![],
+            _ => node.inputs().into_iter().cloned().collect(),
+        };
+        let (direct_nblocks, direct_inline, direct_base) = if direct.is_empty() {
+            (
+                input_nblocks.clone(),
+                vec![None; inputs.len()],
+                (0..inputs.len()).collect(),
+            )
+        } else {
+            let mut base = 0;
+            let mut bases = Vec::with_capacity(direct.len());
+            for m in &direct {
+                bases.push(base);
+                base += dep_width(m);
+            }
+            (
+                direct.iter().map(|m| m.chunks().num_blocks()).collect(),
+                direct
+                    .iter()
+                    .map(|m| matches!(m.layer(), Layer::Inline { .. }).then(|| m.clone()))
+                    .collect(),
+                bases,
+            )
+        };
         Stage {
             node,
             op,
             nblocks,
             inputs,
             input_nblocks,
+            direct_nblocks,
+            direct_inline,
+            direct_base,
             concat_starts,
             contracted,
         }
+    }
+
+    /// The inlined node read by direct input `slot` of [`Stage::for_each_input`], if any.
+    pub fn inlined(&self, slot: usize) -> Option<&Node> {
+        self.direct_inline.get(slot).and_then(|n| n.as_ref())
+    }
+
+    /// Whether some input is computed inside this stage's tasks.
+    pub fn has_inline(&self) -> bool {
+        self.direct_inline.iter().any(Option::is_some)
+    }
+
+    /// Calls `f(dep_slot, coords)` for every block of an input *stage* that block `block`
+    /// reads, in the order a task receives its dependencies: like
+    /// [`Stage::for_each_input`], with every inlined input replaced by the blocks it reads.
+    /// `dep_slot` indexes [`Stage::inputs`].
+    pub fn for_each_dep(
+        &self,
+        block: &[u64],
+        scratch: &mut Scratch,
+        mut f: impl FnMut(usize, &[u64]),
+    ) {
+        if !self.has_inline() {
+            return self.for_each_input(block, scratch, f);
+        }
+        self.for_each_input(block, scratch, |slot, c| match &self.direct_inline[slot] {
+            None => f(self.direct_base[slot], c),
+            Some(n) => emit_inline(n, c, self.direct_base[slot], &mut f),
+        });
     }
 
     /// Total number of blocks (saturating).
@@ -176,7 +243,7 @@ impl Stage {
                         .find_map(|(k, (_, ind))| {
                             ind.iter()
                                 .position(|t| t == s)
-                                .map(|ax| self.input_nblocks[k][ax])
+                                .map(|ax| self.direct_nblocks[k][ax])
                         })
                         .unwrap_or(1);
                     scratch.ranges.push(0..n);
@@ -187,7 +254,7 @@ impl Stage {
                     for (k, (_, ind)) in b.inputs.iter().enumerate() {
                         coords.clear();
                         for (ax, s) in ind.iter().enumerate() {
-                            let c = if self.input_nblocks[k][ax] == 1 {
+                            let c = if self.direct_nblocks[k][ax] == 1 {
                                 0
                             } else if let Some(p) = b.out_ind.iter().position(|t| t == s) {
                                 block[p]
@@ -206,7 +273,7 @@ impl Stage {
             (Layer::Reduction(r), op) => {
                 let nd = r.input.ndim();
                 let split = r.split_per_axis();
-                let prev = &self.input_nblocks[0];
+                let prev = &self.direct_nblocks[0];
                 scratch.ranges.clear();
                 let mut out_ax = 0;
                 for a in 0..nd {
@@ -249,6 +316,7 @@ impl Stage {
                 scratch.pieces = pieces;
                 scratch.coords = coords;
             }
+            (Layer::Inline { .. }, _) => f(0, block),
             (Layer::Transpose { perm, .. }, _) => {
                 scratch.coords.clear();
                 scratch.coords.resize(perm.len(), 0);
@@ -338,6 +406,51 @@ impl Node {
     /// Number of dimensions of the first input (0 for sources).
     pub fn layer_input_ndim(&self) -> usize {
         self.inputs().first().map_or(0, |n| n.ndim())
+    }
+}
+
+/// Number of dependency slots a direct input takes: its inlined inputs' slots if it is
+/// inlined, else one.
+fn dep_width(n: &Node) -> usize {
+    match n.layer() {
+        Layer::Inline { input } => input.inputs().into_iter().map(dep_width).sum(),
+        _ => 1,
+    }
+}
+
+fn emit_inline(n: &Node, coords: &[u64], base: usize, f: &mut dyn FnMut(usize, &[u64])) {
+    let Layer::Inline { input } = n.layer() else {
+        return f(base, coords);
+    };
+    let mut off = base;
+    inline_inputs(input, coords, |_, m, c| {
+        if matches!(m.layer(), Layer::Inline { .. }) {
+            emit_inline(m, c, off, f);
+        } else {
+            f(off, c);
+        }
+        off += dep_width(m);
+    });
+}
+
+/// Calls `f(k, input_k, coords)` for each input block that block `coords` of an inlined
+/// layer `inner` reads (none for sources; for an elementwise program, the same block with
+/// broadcast axes at block 0).
+pub fn inline_inputs(inner: &Node, coords: &[u64], mut f: impl FnMut(usize, &Node, &[u64])) {
+    if let Layer::Blockwise(b) = inner.layer() {
+        let mut c = Vec::with_capacity(coords.len());
+        for (k, (m, ind)) in b.inputs.iter().enumerate() {
+            c.clear();
+            for (ax, s) in ind.iter().enumerate() {
+                let p = b.out_ind.iter().position(|t| t == s);
+                let nb = m.chunks().axis(ax).num_blocks();
+                c.push(match p {
+                    Some(p) if nb > 1 => coords[p],
+                    _ => 0,
+                });
+            }
+            f(k, m, &c);
+        }
     }
 }
 

@@ -12,8 +12,9 @@
 //! dense `u32` array when the stage is mostly needed and a hash map when it is sparse.
 
 use chunkwise_ir::grid::{ravel, unravel_into};
+use chunkwise_ir::layer::dep_order;
 use chunkwise_ir::task::{plan_stages, Scratch};
-use chunkwise_ir::{topo_order, GraphOutput, Node, Stage, TaskGraph};
+use chunkwise_ir::{GraphOutput, Node, Stage, TaskGraph};
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
@@ -118,7 +119,7 @@ pub fn lower_blocks(
     blocks: Option<&[Vec<u64>]>,
 ) -> Result<TaskGraph, LowerError> {
     // Stages, inputs first.
-    let nodes = topo_order(outputs);
+    let nodes = dep_order(outputs);
     let mut final_stage: FxHashMap<u64, u32> = FxHashMap::default();
     let mut stages: Vec<Stage> = Vec::new();
     for n in &nodes {
@@ -129,7 +130,7 @@ pub fn lower_blocks(
         let mut prev: Option<u32> = None;
         for (op, nblocks) in plan.stages {
             let inputs: Vec<u32> = match prev {
-                None => n.inputs().iter().map(|m| final_stage[&m.id()]).collect(),
+                None => n.dep_nodes().iter().map(|m| final_stage[&m.id()]).collect(),
                 Some(p) => vec![p],
             };
             let input_nblocks = inputs
@@ -180,7 +181,7 @@ pub fn lower_blocks(
         for &b in &mine.blocks {
             coords.resize(stage.nblocks.len(), 0);
             unravel_into(b, &stage.nblocks, &mut coords);
-            stage.for_each_input(&coords, &mut scratch, |slot, c| {
+            stage.for_each_dep(&coords, &mut scratch, |slot, c| {
                 let i = stage.inputs[slot] as usize;
                 let lin = ravel(c, &stage.input_nblocks[slot]);
                 if let Err(e) = before[i].mark(lin) {
@@ -218,7 +219,7 @@ pub fn lower_blocks(
             g.task_block.push(b);
             coords.resize(stage.nblocks.len(), 0);
             unravel_into(b, &stage.nblocks, &mut coords);
-            stage.for_each_input(&coords, &mut scratch, |slot, c| {
+            stage.for_each_dep(&coords, &mut scratch, |slot, c| {
                 let i = stage.inputs[slot] as usize;
                 let lin = ravel(c, &stage.input_nblocks[slot]);
                 let local = needs[i].get(lin).expect("input blocks were marked");

@@ -1,7 +1,7 @@
 //! The `chunkwise` command: dump and run graph files, and a demo on built-in data.
 
 use chunkwise::compute::{assemble, plan, run_graph, ComputeOptions};
-use chunkwise::{s, Array, Error};
+use chunkwise::{s, Array, Error, PassManager};
 use chunkwise_ir::{dump, serial, Node, TaskGraph};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -39,6 +39,24 @@ enum Command {
         /// Show the lowered task graph instead of the layers.
         #[arg(long)]
         lowered: bool,
+        /// Show the graph after the optimization passes.
+        #[arg(long)]
+        optimized: bool,
+    },
+    /// Show what each optimization pass does to a graph file: layers, tasks, bytes read and
+    /// moved, and estimated peak memory per task, before and after each pass.
+    Explain {
+        /// Graph file.
+        graph: PathBuf,
+        /// Also print the graph after each pass that changed it.
+        #[arg(long)]
+        graphs: bool,
+        /// Machine-readable output (JSON).
+        #[arg(long)]
+        json: bool,
+        /// Leave out a pass (repeatable), e.g. `--without blockwise-fusion`.
+        #[arg(long)]
+        without: Vec<String>,
     },
     /// Compute a graph file and write its outputs as .npy files.
     Run {
@@ -53,6 +71,9 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Run the graph as built, without optimization passes.
+        #[arg(long)]
+        no_optimize: bool,
     },
     /// Build and run a workload on built-in random data, print counts and timings, and
     /// check the result.
@@ -117,7 +138,75 @@ fn progress_bar(quiet: bool) -> Option<ProgressBar> {
     Some(pb)
 }
 
-fn run(graph: &Path, out: &[PathBuf], threads: usize, quiet: bool) -> Result<(), Error> {
+fn passes(no_optimize: bool) -> PassManager {
+    if no_optimize {
+        PassManager::none()
+    } else {
+        PassManager::standard()
+    }
+}
+
+fn explain(graph: &Path, graphs: bool, json: bool, without: &[String]) -> Result<(), Error> {
+    let nodes = read_graph(graph)?;
+    let mut pm = PassManager::standard().with_stats(true).with_dumps(graphs);
+    for w in without {
+        if !pm.pass_names().contains(&w.as_str()) {
+            return Err(Error::File {
+                path: graph.display().to_string(),
+                message: format!(
+                    "--without {w}: no such pass (passes: {})",
+                    pm.pass_names().join(", ")
+                ),
+            });
+        }
+        pm = pm.without(w);
+    }
+    let optimized = chunkwise::compute::optimize(&nodes, Some(&pm))?;
+    let t0 = Instant::now();
+    let lowered = chunkwise_passes::lower(&optimized.outputs)?;
+    let lower_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let unoptimized = chunkwise_passes::lower(&nodes)?.len();
+    if json {
+        let v = serde_json::json!({
+            "graph": graph.display().to_string(),
+            "report": optimized.report,
+            "lowered_tasks": lowered.len(),
+            "unoptimized_tasks": unoptimized,
+            "lower_ms": lower_ms,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).expect("json values serialize")
+        );
+        return Ok(());
+    }
+    println!("{}", dump::layers_text(&nodes));
+    print!("{}", optimized.report.table());
+    println!(
+        "lowered: {} tasks ({} without optimization), {} dependencies, in {lower_ms:.2} ms",
+        lowered.len(),
+        unoptimized,
+        lowered.deps.len()
+    );
+    if graphs {
+        for r in optimized.report.records.iter().filter(|r| r.changed) {
+            println!("\n--- after {} (round {}) ---", r.pass, r.round);
+            print!("{}", r.graph.as_deref().unwrap_or(""));
+        }
+    } else {
+        println!("\n--- optimized ---");
+        print!("{}", dump::layers_text(&optimized.outputs));
+    }
+    Ok(())
+}
+
+fn run(
+    graph: &Path,
+    out: &[PathBuf],
+    threads: usize,
+    quiet: bool,
+    no_optimize: bool,
+) -> Result<(), Error> {
     let nodes = read_graph(graph)?;
     if out.len() != nodes.len() {
         return Err(Error::File {
@@ -130,7 +219,7 @@ fn run(graph: &Path, out: &[PathBuf], threads: usize, quiet: bool) -> Result<(),
         });
     }
     let t0 = Instant::now();
-    let g = plan(&nodes)?;
+    let g = plan(&nodes, Some(&passes(no_optimize)))?;
     let pb = progress_bar(quiet);
     let cb = |p: chunkwise_runtime::Progress| {
         if let Some(pb) = &pb {
@@ -141,7 +230,7 @@ fn run(graph: &Path, out: &[PathBuf], threads: usize, quiet: bool) -> Result<(),
     let opts = ComputeOptions {
         threads,
         progress: Some(&cb),
-        cancel: None,
+        ..ComputeOptions::default()
     };
     let blocks = run_graph(&g, &opts)?;
     if let Some(pb) = &pb {
@@ -184,15 +273,18 @@ fn demo(size: u64, chunk: u64, write_graph: Option<&Path>, threads: usize) -> Re
         println!("graph written to {}", p.display());
     }
     let n_layers = chunkwise_ir::topo_order(&outputs).len();
+    let unoptimized = plan(&outputs, Some(&PassManager::none()))?.len();
     let t0 = Instant::now();
-    let g = plan(&outputs)?;
+    let optimized = chunkwise::compute::optimize(&outputs, None)?;
+    let g = chunkwise_passes::lower(&optimized.outputs)?;
     let t_lower = t0.elapsed();
+    let fused_layers = chunkwise_ir::layer::dep_order(&optimized.outputs).len();
     println!(
         "input: {size} x {size} f64 ({:.0} MiB) in {chunk} x {chunk} chunks; huge: 10^12 elements in 10^6 chunks",
         (size * size * 8) as f64 / (1 << 20) as f64
     );
     println!(
-        "layers: {n_layers}, tasks: {}, dependencies: {} (lowered in {:.2} ms)",
+        "layers: {n_layers} -> {fused_layers} after fusion; tasks: {unoptimized} -> {}, dependencies: {} (optimized and lowered in {:.2} ms)",
         g.len(),
         g.deps.len(),
         t_lower.as_secs_f64() * 1e3
@@ -210,7 +302,7 @@ fn demo(size: u64, chunk: u64, write_graph: Option<&Path>, threads: usize) -> Re
         &ComputeOptions {
             threads,
             progress: Some(&cb),
-            cancel: None,
+            ..ComputeOptions::default()
         },
     )?;
     let t_run = t1.elapsed();
@@ -275,9 +367,15 @@ fn main() -> ExitCode {
             graph,
             format,
             lowered,
+            optimized,
         } => read_graph(&graph).and_then(|nodes| {
+            let nodes = if optimized {
+                chunkwise::compute::optimize(&nodes, None)?.outputs
+            } else {
+                nodes
+            };
             let text = if lowered {
-                let g = plan(&nodes)?;
+                let g = plan(&nodes, Some(&PassManager::none()))?;
                 match format {
                     Format::Text => g.to_string(),
                     Format::Dot => dump::tasks_dot(&g),
@@ -298,7 +396,14 @@ fn main() -> ExitCode {
             out,
             threads,
             quiet,
-        } => run(&graph, &out, threads, quiet),
+            no_optimize,
+        } => run(&graph, &out, threads, quiet, no_optimize),
+        Command::Explain {
+            graph,
+            graphs,
+            json,
+            without,
+        } => explain(&graph, graphs, json, &without),
         Command::Demo {
             size,
             chunk,

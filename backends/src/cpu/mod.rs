@@ -13,8 +13,10 @@ pub mod sources;
 use crate::{KernelError, Value};
 use chunkwise_ir::grid::unravel_into;
 use chunkwise_ir::slice::SliceItem;
-use chunkwise_ir::task::Scratch;
-use chunkwise_ir::{with_array, DynArray, Element, Kernel, KernelCall, Layer, Stage, StageOp};
+use chunkwise_ir::task::{inline_inputs, Scratch};
+use chunkwise_ir::{
+    with_array, DynArray, Element, Kernel, KernelCall, Layer, Node, Stage, StageOp,
+};
 use ndarray::{Axis, IxDyn};
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -55,22 +57,127 @@ fn align(x: &DynArray, ind: &[u8], out_ind: &[u8]) -> DynArray {
     })
 }
 
-/// Computes block `block` (linear index in the stage grid) of `stage` from its inputs.
-pub fn execute(stage: &Stage, block: u64, inputs: &[Value]) -> Result<Value, KernelError> {
-    let mut coords = vec![0u64; stage.nblocks.len()];
-    unravel_into(block, &stage.nblocks, &mut coords);
-    let node = &stage.node;
-    let out_shape = || node.chunks().block_shape(&coords);
-    let ranges = || node.chunks().block_ranges(&coords);
-    let arr = match (node.layer(), stage.op) {
-        (Layer::FromArray { data }, _) => sources::from_array(data, &ranges()),
-        (Layer::Full { value }, _) => DynArray::full(node.dtype(), &out_shape(), *value),
-        (Layer::Random { seed, dist }, _) => {
-            sources::random(node.dtype(), *seed, *dist, &node.shape(), &ranges())
+/// The block at `coords` of a source layer (`None` for other layers).
+fn source_block(node: &Node, coords: &[u64]) -> Option<DynArray> {
+    let ranges = || node.chunks().block_ranges(coords);
+    Some(match node.layer() {
+        Layer::FromArray { data } => sources::from_array(data, &ranges()),
+        Layer::Full { value } => {
+            DynArray::full(node.dtype(), &node.chunks().block_shape(coords), *value)
         }
-        (Layer::Arange { start, step }, _) => {
+        Layer::Random { seed, dist, window } => {
+            let counters = sources::Counters::new(&node.shape(), window.as_ref());
+            sources::random(node.dtype(), *seed, *dist, &counters, &ranges())
+        }
+        Layer::Arange { start, step } => {
             sources::arange(node.dtype(), *start, *step, ranges()[0].clone())
         }
+        _ => return None,
+    })
+}
+
+/// Block `coords` of the inlined layer `n` ([`Layer::Inline`]), computed from the task's
+/// dependencies `deps`, read from position `*cursor` on in [`Stage::for_each_dep`] order.
+fn eval_inline(
+    n: &Node,
+    coords: &[u64],
+    deps: &[Value],
+    cursor: &mut usize,
+) -> Result<DynArray, KernelError> {
+    let Layer::Inline { input } = n.layer() else {
+        let v = deps
+            .get(*cursor)
+            .ok_or_else(|| KernelError::BadInput("missing input block".into()))?;
+        *cursor += 1;
+        return array(v).cloned();
+    };
+    if let Some(block) = source_block(input, coords) {
+        return Ok(block);
+    }
+    let Layer::Blockwise(b) = input.layer() else {
+        return Err(KernelError::BadInput(format!(
+            "cannot inline {}",
+            input.label()
+        )));
+    };
+    let Kernel::Program(p) = &b.kernel else {
+        return Err(KernelError::BadInput(format!(
+            "cannot inline {}",
+            input.label()
+        )));
+    };
+    let mut args = Vec::with_capacity(b.inputs.len());
+    let mut err = None;
+    inline_inputs(input, coords, |k, m, c| {
+        if err.is_none() {
+            match eval_inline(m, c, deps, cursor) {
+                Ok(a) => args.push(align(&a, &b.inputs[k].1, &b.out_ind)),
+                Err(e) => err = Some(e),
+            }
+        }
+    });
+    if let Some(e) = err {
+        return Err(e);
+    }
+    program::eval(p, &args, &input.chunks().block_shape(coords))
+}
+
+/// The values of a stage's direct inputs (see [`Stage::for_each_input`]) from its
+/// dependencies, computing inlined inputs in the task.
+fn direct_inputs(stage: &Stage, coords: &[u64], deps: &[Value]) -> Result<Vec<Value>, KernelError> {
+    let mut out = Vec::new();
+    let mut cursor = 0;
+    let mut err = None;
+    let mut scratch = Scratch::default();
+    stage.for_each_input(coords, &mut scratch, |slot, c| {
+        if err.is_some() {
+            return;
+        }
+        let r = match stage.inlined(slot) {
+            Some(n) => eval_inline(n, c, deps, &mut cursor).map(Value::Array),
+            None => {
+                cursor += 1;
+                deps.get(cursor - 1)
+                    .cloned()
+                    .ok_or_else(|| KernelError::BadInput("missing input block".into()))
+            }
+        };
+        match r {
+            Ok(v) => out.push(v),
+            Err(e) => err = Some(e),
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// Computes block `block` (linear index in the stage grid) of `stage` from its dependencies
+/// (in [`Stage::for_each_dep`] order).
+pub fn execute(stage: &Stage, block: u64, deps: &[Value]) -> Result<Value, KernelError> {
+    let mut coords = vec![0u64; stage.nblocks.len()];
+    unravel_into(block, &stage.nblocks, &mut coords);
+    let direct;
+    let inputs = if stage.has_inline() {
+        direct = direct_inputs(stage, &coords, deps)?;
+        &direct[..]
+    } else {
+        deps
+    };
+    let node = &stage.node;
+    let out_shape = || node.chunks().block_shape(&coords);
+    if let Some(block) = source_block(node, &coords) {
+        return Ok(Value::Array(block));
+    }
+    let arr = match (node.layer(), stage.op) {
+        (
+            Layer::FromArray { .. }
+            | Layer::Full { .. }
+            | Layer::Random { .. }
+            | Layer::Arange { .. },
+            _,
+        ) => unreachable!("sources are computed above"),
         (Layer::Blockwise(b), _) => match &b.kernel {
             Kernel::Program(p) => {
                 let aligned = b
@@ -154,7 +261,7 @@ pub fn execute(stage: &Stage, block: u64, inputs: &[Value]) -> Result<Value, Ker
             let x = array(first(inputs)?)?;
             with_array!(x, a => Element::wrap(a.clone().permuted_axes(IxDyn(perm))))
         }
-        (Layer::Concatenate { .. }, _) => array(first(inputs)?)?.clone(),
+        (Layer::Concatenate { .. } | Layer::Inline { .. }, _) => array(first(inputs)?)?.clone(),
     };
     Ok(Value::Array(arr))
 }

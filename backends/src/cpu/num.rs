@@ -54,6 +54,11 @@ pub trait Num: Element {
     fn is_nan(self) -> bool;
     /// Infinity test.
     fn is_inf(self) -> bool;
+    /// `1 / self` when it is exact and dividing by `self` equals multiplying by it bit for
+    /// bit (floats that are powers of two with normal reciprocals); `None` otherwise.
+    fn exact_recip(self) -> Option<Self> {
+        None
+    }
 }
 
 macro_rules! int_num {
@@ -132,6 +137,12 @@ macro_rules! float_num {
             #[inline(always)] fn sub(self, b: Self) -> Self { self - b }
             #[inline(always)] fn mul(self, b: Self) -> Self { self * b }
             #[inline(always)] fn div(self, b: Self) -> Self { self / b }
+            fn exact_recip(self) -> Option<Self> {
+                // Both x / 2^k and x * 2^-k are the correctly rounded value of the same real.
+                let r = 1.0 / self;
+                let mantissa = (1 << (<$t>::MANTISSA_DIGITS - 1)) - 1;
+                (self.is_normal() && r.is_normal() && self.to_bits() & mantissa == 0).then_some(r)
+            }
             #[inline(always)] fn floor_div(self, b: Self) -> Self {
                 // NumPy: floor((a - a % b) / b) with the remainder's sign fixed.
                 if b == 0.0 { return self / b; }

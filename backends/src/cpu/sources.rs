@@ -1,6 +1,7 @@
 //! Source kernels: from-array blocks, constants, counter-based random numbers, ranges.
 
-use chunkwise_ir::{with_array, with_dtype, DType, Distribution, DynArray, Element};
+use chunkwise_ir::slice::SliceItem;
+use chunkwise_ir::{with_array, with_dtype, DType, Distribution, DynArray, Element, Window};
 use ndarray::{ArrayD, IxDyn, Slice};
 use std::ops::Range;
 
@@ -33,14 +34,62 @@ fn uniform01(seed: u64, i: u64) -> f64 {
     (h >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
-/// Random block: element at flat C-order position `g` of the whole array is a function of
-/// `(seed, g)` only, so any block (or any part of one) can be generated alone and the values
-/// do not depend on the chunking.
+/// Where the elements of a random layer sit in the counter space of its base array: the
+/// counter of the element at output position `p` is `offset + sum(p[ax] * deltas[ax])`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Counters {
+    /// Counter of the first element.
+    pub offset: i128,
+    /// Counter step per output axis.
+    pub deltas: Vec<i128>,
+}
+
+impl Counters {
+    /// The counters of a random layer of `shape`, optionally a window of a larger array.
+    pub fn new(shape: &[u64], window: Option<&Window>) -> Counters {
+        let strides = |shape: &[u64]| {
+            let mut st = vec![0i128; shape.len()];
+            let mut acc = 1i128;
+            for ax in (0..shape.len()).rev() {
+                st[ax] = acc;
+                acc *= shape[ax] as i128;
+            }
+            st
+        };
+        let Some(w) = window else {
+            return Counters {
+                offset: 0,
+                deltas: strides(shape),
+            };
+        };
+        let st = strides(&w.base);
+        let (mut offset, mut deltas, mut ax) = (0i128, Vec::new(), 0);
+        for item in &w.items {
+            match *item {
+                SliceItem::NewAxis => deltas.push(0),
+                SliceItem::Index { index } => {
+                    offset += index as i128 * st[ax];
+                    ax += 1;
+                }
+                SliceItem::Range { start, step, .. } => {
+                    offset += start as i128 * st[ax];
+                    deltas.push(step as i128 * st[ax]);
+                    ax += 1;
+                }
+            }
+        }
+        Counters { offset, deltas }
+    }
+}
+
+/// Random block: the element at counter `g` (its flat C-order position in the base array, see
+/// [`Counters`]) is a function of `(seed, g)` only, so any block (or any part of one) can be
+/// generated alone and the values do not depend on the chunking.
 pub fn random(
     dtype: DType,
     seed: u64,
     dist: Distribution,
-    full_shape: &[u64],
+    counters: &Counters,
     ranges: &[Range<u64>],
 ) -> DynArray {
     let shape: Vec<usize> = ranges.iter().map(|r| (r.end - r.start) as usize).collect();
@@ -48,16 +97,22 @@ pub fn random(
     let mut vals = Vec::with_capacity(total);
     let nd = ranges.len();
     if total > 0 {
-        // Iterate rows of the last axis; the global flat index of a row start is computed once.
+        // Iterate rows of the last axis; the counter of a row start is computed once.
         let mut idx: Vec<u64> = ranges.iter().map(|r| r.start).collect();
         let row = if nd == 0 { 1 } else { shape[nd - 1] };
+        let step = if nd == 0 {
+            0
+        } else {
+            counters.deltas[nd - 1] as u64
+        };
         loop {
             let g0 = idx
                 .iter()
-                .zip(full_shape)
-                .fold(0u64, |acc, (&i, &n)| acc * n + i);
+                .zip(&counters.deltas)
+                .fold(counters.offset, |acc, (&i, &d)| acc + i as i128 * d)
+                as u64;
             for k in 0..row as u64 {
-                let g = g0 + k;
+                let g = g0.wrapping_add(k.wrapping_mul(step));
                 let v = match dist {
                     Distribution::Uniform { low, high } => low + (high - low) * uniform01(seed, g),
                     Distribution::Normal { mean, std } => {

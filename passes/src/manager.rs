@@ -1,0 +1,353 @@
+//! The pass manager: runs passes in a stated order of phases, each phase once or to a fixed
+//! point, and records what every pass did.
+//!
+//! The standard pipeline ([`PassManager::standard`]):
+//!
+//! 1. **simplify**, to a fixed point: `cse`, `slice-fusion`, `transpose-fusion`,
+//!    `transpose-blockwise`, `slice-pushdown`. Node ids are content hashes, so "did anything change" is a
+//!    comparison of output ids.
+//! 2. **fuse**, once: `blockwise-fusion`, `root-fusion`, `reduction-fusion`.
+//!
+//! Culling needs no pass: it is the block-demand analysis of [`crate::cull`], which both the
+//! statistics and lowering apply.
+//!
+//! ```
+//! use chunkwise_ir::{slice::SliceItem, ChunkGrid, DType, Node, Scalar};
+//! use chunkwise_passes::PassManager;
+//! let x = Node::full(ChunkGrid::regular(&[1000], &[10]).unwrap(), DType::F64, Scalar::F64(1.0)).unwrap();
+//! let y = Node::slice(x, vec![SliceItem::Range { start: 0, step: 1, count: 100 }]).unwrap();
+//! let z = Node::slice(y, vec![SliceItem::Index { index: 5 }]).unwrap();
+//! let out = PassManager::standard().with_stats(true).run(&[z]).unwrap();
+//! let last = out.report.records.last().unwrap();
+//! assert_eq!(last.after.tasks, 1);
+//! assert!(out.report.records.iter().any(|r| r.pass == "slice-fusion" && r.changed));
+//! ```
+
+use crate::blockwise_fusion::BlockwiseFusion;
+use crate::cse::Cse;
+use crate::pass::{Pass, PassError};
+use crate::reduction_fusion::ReductionFusion;
+use crate::root_fusion::RootFusion;
+use crate::slice_fusion::SliceFusion;
+use crate::slice_pushdown::SlicePushdown;
+use crate::stats::{stats, Stats};
+use crate::transpose_blockwise::TransposeBlockwise;
+use crate::transpose_fusion::TransposeFusion;
+use chunkwise_ir::{dump, Node};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Passes run together, once or to a fixed point.
+pub struct Phase {
+    /// Name shown by `explain`.
+    pub name: &'static str,
+    /// The passes, in order.
+    pub passes: Vec<Box<dyn Pass>>,
+    /// Repeat the phase until no pass changes the graph.
+    pub fixpoint: bool,
+}
+
+/// What one run of one pass did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PassRecord {
+    /// Phase name.
+    pub phase: &'static str,
+    /// Pass name.
+    pub pass: &'static str,
+    /// Round of the phase (from 1).
+    pub round: usize,
+    /// Whether the graph changed.
+    pub changed: bool,
+    /// Whether the cost model rejected the rewrite (the graph was kept as it was).
+    pub rejected: bool,
+    /// Statistics before (zero unless statistics are on).
+    pub before: Stats,
+    /// Statistics after (zero unless statistics are on).
+    pub after: Stats,
+    /// Time spent in the pass, microseconds.
+    pub micros: u64,
+    /// The graph after the pass ([`dump::layers_text`]), when dumps are on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph: Option<String>,
+}
+
+/// The record of a pipeline run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Statistics of the input graph (zero unless statistics are on).
+    pub initial: Stats,
+    /// One record per pass run, in order.
+    pub records: Vec<PassRecord>,
+    /// Phases stopped by the round limit before reaching a fixed point.
+    pub unfinished: Vec<&'static str>,
+}
+
+impl Report {
+    /// Statistics of the final graph.
+    pub fn last(&self) -> Stats {
+        self.records.last().map_or(self.initial, |r| r.after)
+    }
+}
+
+/// Optimized outputs and the report.
+#[derive(Debug, Clone)]
+pub struct Optimized {
+    /// The rewritten outputs, in the order given (equal metadata and values).
+    pub outputs: Vec<Node>,
+    /// What each pass did.
+    pub report: Report,
+}
+
+/// Runs phases of passes; see the [module documentation](self).
+pub struct PassManager {
+    phases: Vec<Phase>,
+    max_rounds: usize,
+    stats: bool,
+    dumps: bool,
+}
+
+impl Default for PassManager {
+    fn default() -> Self {
+        PassManager::standard()
+    }
+}
+
+impl PassManager {
+    /// A manager with no passes (the graph is left as built).
+    pub fn none() -> PassManager {
+        PassManager {
+            phases: vec![],
+            max_rounds: 64,
+            stats: false,
+            dumps: false,
+        }
+    }
+
+    /// The standard pipeline (module documentation).
+    pub fn standard() -> PassManager {
+        PassManager::none()
+            .phase(
+                "simplify",
+                true,
+                vec![
+                    Box::new(Cse),
+                    Box::new(SliceFusion),
+                    Box::new(TransposeFusion),
+                    Box::new(TransposeBlockwise),
+                    Box::new(SlicePushdown),
+                ],
+            )
+            .phase(
+                "fuse",
+                false,
+                vec![
+                    Box::new(BlockwiseFusion::default()),
+                    Box::new(RootFusion),
+                    Box::new(ReductionFusion),
+                ],
+            )
+    }
+
+    /// Adds a phase at the end.
+    pub fn phase(mut self, name: &'static str, fixpoint: bool, passes: Vec<Box<dyn Pass>>) -> Self {
+        self.phases.push(Phase {
+            name,
+            passes,
+            fixpoint,
+        });
+        self
+    }
+
+    /// Removes the passes called `name`.
+    pub fn without(mut self, name: &str) -> Self {
+        for p in &mut self.phases {
+            p.passes.retain(|x| x.name() != name);
+        }
+        self
+    }
+
+    /// Keeps only the passes whose names are listed.
+    pub fn only(mut self, names: &[&str]) -> Self {
+        for p in &mut self.phases {
+            p.passes.retain(|x| names.contains(&x.name()));
+        }
+        self
+    }
+
+    /// Records statistics before and after every pass (costs an O(layers) analysis each).
+    pub fn with_stats(mut self, on: bool) -> Self {
+        self.stats = on;
+        self
+    }
+
+    /// Records the graph text after every pass.
+    pub fn with_dumps(mut self, on: bool) -> Self {
+        self.dumps = on;
+        self
+    }
+
+    /// Most rounds of a fixed-point phase (default 64).
+    pub fn max_rounds(mut self, n: usize) -> Self {
+        self.max_rounds = n.max(1);
+        self
+    }
+
+    /// Pass names in run order.
+    pub fn pass_names(&self) -> Vec<&'static str> {
+        self.phases
+            .iter()
+            .flat_map(|p| p.passes.iter().map(|x| x.name()))
+            .collect()
+    }
+
+    /// Runs the pipeline on the graph of `outputs`.
+    pub fn run(&self, outputs: &[Node]) -> Result<Optimized, PassError> {
+        let mut cur = outputs.to_vec();
+        let mut report = Report::default();
+        let measure = |g: &[Node]| {
+            if self.stats {
+                stats(g)
+            } else {
+                Stats::default()
+            }
+        };
+        let mut current_stats = measure(&cur);
+        report.initial = current_stats;
+        for phase in &self.phases {
+            let rounds = if phase.fixpoint { self.max_rounds } else { 1 };
+            let mut settled = !phase.fixpoint;
+            for round in 1..=rounds {
+                let mut any = false;
+                for pass in &phase.passes {
+                    let t = Instant::now();
+                    let mut next = pass.run(&cur)?;
+                    let mut changed = next.iter().zip(&cur).any(|(a, b)| a.id() != b.id());
+                    let mut rejected = false;
+                    if changed && pass.guarded() && stats(&next).cost() > stats(&cur).cost() {
+                        next = cur.clone();
+                        changed = false;
+                        rejected = true;
+                    }
+                    let micros = t.elapsed().as_micros() as u64;
+                    let after = if changed {
+                        measure(&next)
+                    } else {
+                        current_stats
+                    };
+                    report.records.push(PassRecord {
+                        phase: phase.name,
+                        pass: pass.name(),
+                        round,
+                        changed,
+                        rejected,
+                        before: current_stats,
+                        after,
+                        micros,
+                        graph: self.dumps.then(|| dump::layers_text(&next)),
+                    });
+                    any |= changed;
+                    current_stats = after;
+                    cur = next;
+                }
+                if !any {
+                    settled = true;
+                    break;
+                }
+            }
+            if !settled {
+                report.unfinished.push(phase.name);
+            }
+        }
+        Ok(Optimized {
+            outputs: cur,
+            report,
+        })
+    }
+}
+
+impl Report {
+    /// The pass-by-pass table: layers, tasks and bytes before and after each pass.
+    pub fn table(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{:<10} {:<18} {:>5} {:>3} {:>15} {:>15} {:>12} {:>12} {:>12} {:>9}",
+            "phase", "pass", "round", "chg", "layers", "tasks", "read", "moved", "peak/task", "µs"
+        );
+        let row = |s: &mut String,
+                   phase: &str,
+                   pass: &str,
+                   round: String,
+                   chg: &str,
+                   a: Stats,
+                   b: Stats,
+                   us: String| {
+            let _ = writeln!(
+                s,
+                "{:<10} {:<18} {:>5} {:>3} {:>15} {:>15} {:>12} {:>12} {:>12} {:>9}",
+                phase,
+                pass,
+                round,
+                chg,
+                format!("{}->{}", a.layers, b.layers),
+                format!("{}->{}", a.tasks, b.tasks),
+                bytes(b.bytes_read),
+                bytes(b.bytes_moved),
+                bytes(b.peak_task_bytes),
+                us
+            );
+        };
+        row(
+            &mut s,
+            "input",
+            "-",
+            String::new(),
+            "",
+            self.initial,
+            self.initial,
+            String::new(),
+        );
+        for r in &self.records {
+            row(
+                &mut s,
+                r.phase,
+                r.pass,
+                r.round.to_string(),
+                if r.rejected {
+                    "rej"
+                } else if r.changed {
+                    "yes"
+                } else {
+                    "no"
+                },
+                r.before,
+                r.after,
+                r.micros.to_string(),
+            );
+        }
+        for p in &self.unfinished {
+            let _ = writeln!(
+                s,
+                "phase {p} stopped at the round limit before a fixed point"
+            );
+        }
+        s
+    }
+}
+
+/// `1.5 GiB`-style sizes.
+pub fn bytes(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
+}

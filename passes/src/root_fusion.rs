@@ -1,0 +1,96 @@
+//! Root fusion: a source (random, full, arange, from-array) read by exactly one elementwise
+//! layer or reduction is computed inside that consumer's tasks ([`Layer::Inline`]), so the
+//! source has no tasks and its blocks are never held between tasks.
+//!
+//! ```text
+//! before:  %0 = random-uniform() seed=1            after:  %0 = random-uniform() seed=1
+//!          %1 = exp(%0) i<-i {exp(x0)}                     %1 = inline random-uniform(%0)
+//!                                                          %2 = exp(%1) i<-i {exp(x0)}
+//! ```
+//!
+//! A source is inlined only when every one of its blocks is read by one consumer task (no
+//! broadcast axis spread over several output blocks), except `full`, which costs nothing to
+//! repeat.
+
+use crate::pass::{rewrite, Consumers, Pass, PassError};
+use chunkwise_ir::{IrError, Kernel, Layer, Node};
+
+/// See the [module documentation](self).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RootFusion;
+
+/// Whether every block of input `m` of `user` is read by at most one task of `user`.
+pub(crate) fn read_once(m: &Node, user: &Node) -> bool {
+    match user.layer() {
+        Layer::Reduction(_) => true,
+        Layer::Blockwise(b) => {
+            let out = user.chunks().num_blocks();
+            b.inputs
+                .iter()
+                .filter(|(x, _)| x.id() == m.id())
+                .all(|(x, ind)| {
+                    let nb = x.chunks().num_blocks();
+                    b.out_ind.iter().enumerate().all(|(p, s)| {
+                        let ax = ind.iter().position(|t| t == s);
+                        out[p] == 1 || ax.is_some_and(|ax| nb[ax] == out[p])
+                    })
+                })
+        }
+        _ => false,
+    }
+}
+
+/// Whether `user` computes inlined inputs (an elementwise program or a reduction).
+pub(crate) fn takes_inline(user: &Node) -> bool {
+    match user.layer() {
+        Layer::Blockwise(b) => matches!(b.kernel, Kernel::Program(_)),
+        Layer::Reduction(_) => true,
+        _ => false,
+    }
+}
+
+/// Rebuilds `n` (original `orig`) with the inputs accepted by `inline_it` inlined.
+pub(crate) fn inline_inputs(
+    orig: &Node,
+    n: &Node,
+    mut inline_it: impl FnMut(&Node) -> bool,
+) -> Result<Option<Node>, IrError> {
+    if !takes_inline(n) {
+        return Ok(None);
+    }
+    let mut changed = false;
+    let inputs: Vec<Node> = orig
+        .inputs()
+        .into_iter()
+        .zip(n.inputs())
+        .map(|(o, m)| {
+            if inline_it(o) && !matches!(m.layer(), Layer::Inline { .. }) {
+                changed = true;
+                Node::inline(m.clone())
+            } else {
+                Ok(m.clone())
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    if !changed {
+        return Ok(None);
+    }
+    n.with_inputs(&inputs).map(Some)
+}
+
+impl Pass for RootFusion {
+    fn name(&self) -> &'static str {
+        "root-fusion"
+    }
+
+    fn run(&self, outputs: &[Node]) -> Result<Vec<Node>, PassError> {
+        let consumers = Consumers::of(outputs);
+        rewrite(self.name(), outputs, |orig, n| {
+            inline_inputs(orig, &n, |m| {
+                m.is_source()
+                    && consumers.only_user(m, orig)
+                    && (matches!(m.layer(), Layer::Full { .. }) || read_once(m, orig))
+            })
+        })
+    }
+}

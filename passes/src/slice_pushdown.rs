@@ -1,0 +1,216 @@
+//! Slice pushdown: a slice moves below elementwise work and into sources, so only the
+//! selected region is ever computed or produced.
+//!
+//! ```text
+//! before:  %0 = random-uniform() seed=1 : f64 [1000000000] chunks (1000000000/1000)
+//!          %1 = add(%0) i<-i {x0 + 1.0}
+//!          %2 = slice(%1) [5]
+//! after:   %0 = random-uniform() seed=1 window=[5][1000000000] : f64 []
+//!          %1 = add(%0) <- {x0 + 1.0}
+//! ```
+//!
+//! Rules:
+//! - **Elementwise** (a blockwise program with broadcasting): each input is sliced by the
+//!   items of its own axes (a broadcast axis keeps its one element), integer-indexed axes
+//!   leave the index notation. Only when *every* consumer of the blockwise layer is a slice
+//!   and it is not a requested output: pushing below a layer that is also used whole would
+//!   compute the region twice.
+//! - **Sources**: `full` and `random` take any slice exactly (a random window keeps each
+//!   element's value); `arange` takes ranges; `from-array` slices its data (a view, no copy).
+//! - New axes stay in a residual slice above the pushed one.
+//!
+//! The pass is guarded by the cost model: when slices that overlap would together compute
+//! more than the layer they read ([`crate::Stats::cost`], shared layers counted once), the
+//! pass manager keeps the graph as it was.
+
+use crate::pass::{rewrite, Consumers, Pass, PassError};
+use chunkwise_ir::slice::{compose, SliceItem};
+use chunkwise_ir::{with_array, Blockwise, Element, IrError, Kernel, Layer, Node, Window};
+use ndarray::SliceInfoElem;
+
+/// See the [module documentation](self).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SlicePushdown;
+
+impl Pass for SlicePushdown {
+    fn name(&self) -> &'static str {
+        "slice-pushdown"
+    }
+
+    fn guarded(&self) -> bool {
+        true
+    }
+
+    fn run(&self, outputs: &[Node]) -> Result<Vec<Node>, PassError> {
+        let consumers = Consumers::of(outputs);
+        rewrite(self.name(), outputs, |orig, n| {
+            let Layer::Slice { input, items } = n.layer() else {
+                return Ok(None);
+            };
+            let orig_input = orig.inputs()[0];
+            let only_slices = !consumers.is_output(orig_input)
+                && consumers
+                    .users(orig_input)
+                    .iter()
+                    .all(|u| matches!(u.layer(), Layer::Slice { .. }));
+            let core: Vec<SliceItem> = items
+                .iter()
+                .copied()
+                .filter(|i| *i != SliceItem::NewAxis)
+                .collect();
+            let pushed = match input.layer() {
+                Layer::Blockwise(b) if only_slices => push_elementwise(input, b, &core)?,
+                _ if input.is_source() => push_source(input, &core)?,
+                _ => None,
+            };
+            let Some(pushed) = pushed else {
+                return Ok(None);
+            };
+            if core.len() == items.len() {
+                return Ok(Some(pushed));
+            }
+            // New axes: a residual slice that selects all of the pushed result.
+            let shape = pushed.shape();
+            let mut ax = 0;
+            let mut residual = Vec::with_capacity(items.len());
+            for i in items {
+                match i {
+                    SliceItem::NewAxis => residual.push(SliceItem::NewAxis),
+                    SliceItem::Range { .. } => {
+                        residual.push(SliceItem::Range {
+                            start: 0,
+                            step: 1,
+                            count: shape[ax],
+                        });
+                        ax += 1;
+                    }
+                    SliceItem::Index { .. } => {}
+                }
+            }
+            Ok(Some(Node::slice(pushed, residual)?))
+        })
+    }
+}
+
+fn is_identity(n: &Node, items: &[SliceItem]) -> bool {
+    items.len() == n.ndim()
+        && items
+            .iter()
+            .zip(n.shape())
+            .all(|(i, len)| i.is_identity(len))
+}
+
+/// `x[items]`, without a layer when the slice selects everything.
+fn slice_of(x: &Node, items: Vec<SliceItem>) -> Result<Node, IrError> {
+    if is_identity(x, &items) {
+        return Ok(x.clone());
+    }
+    Node::slice(x.clone(), items)
+}
+
+fn push_elementwise(p: &Node, b: &Blockwise, core: &[SliceItem]) -> Result<Option<Node>, IrError> {
+    if !matches!(b.kernel, Kernel::Program(_)) || !b.new_axes.is_empty() {
+        return Ok(None);
+    }
+    let out_shape = p.shape();
+    let mut inputs = Vec::with_capacity(b.inputs.len());
+    for (m, ind) in &b.inputs {
+        let mut items = Vec::with_capacity(ind.len());
+        let mut new_ind = Vec::with_capacity(ind.len());
+        for (ax, s) in ind.iter().enumerate() {
+            let Some(pos) = b.out_ind.iter().position(|t| t == s) else {
+                return Ok(None);
+            };
+            let broadcast = m.shape()[ax] == 1 && out_shape[pos] != 1;
+            let item = match core[pos] {
+                SliceItem::Range { .. } if broadcast => SliceItem::Range {
+                    start: 0,
+                    step: 1,
+                    count: 1,
+                },
+                SliceItem::Index { .. } if broadcast => SliceItem::Index { index: 0 },
+                other => other,
+            };
+            if !matches!(item, SliceItem::Index { .. }) {
+                new_ind.push(*s);
+            }
+            items.push(item);
+        }
+        inputs.push((slice_of(m, items)?, new_ind));
+    }
+    let out_ind = b
+        .out_ind
+        .iter()
+        .zip(core)
+        .filter(|(_, i)| !matches!(i, SliceItem::Index { .. }))
+        .map(|(s, _)| *s)
+        .collect();
+    Ok(Some(Node::blockwise(Blockwise {
+        out_ind,
+        inputs,
+        new_axes: vec![],
+        kernel: b.kernel.clone(),
+    })?))
+}
+
+fn push_source(src: &Node, core: &[SliceItem]) -> Result<Option<Node>, IrError> {
+    // The chunks of the result are those of the slice.
+    let sliced = Node::slice(src.clone(), core.to_vec())?;
+    let chunks = sliced.chunks().clone();
+    let dtype = src.dtype();
+    Ok(Some(match src.layer() {
+        Layer::Full { value } => Node::full(chunks, dtype, *value)?,
+        Layer::Random { seed, dist, window } => {
+            let window = match window {
+                None => Window {
+                    base: src.shape(),
+                    items: core.to_vec(),
+                },
+                Some(w) => match compose(&w.items, core) {
+                    Some(items) => Window {
+                        base: w.base.clone(),
+                        items,
+                    },
+                    None => return Ok(None),
+                },
+            };
+            Node::random_window(chunks, dtype, *seed, *dist, window)?
+        }
+        Layer::Arange { start, step } => match core {
+            [SliceItem::Range {
+                start: s,
+                step: t,
+                count,
+            }] if *count > 0 => {
+                Node::arange(chunks, dtype, start + *s as f64 * step, step * *t as f64)?
+            }
+            _ => return Ok(None),
+        },
+        Layer::FromArray { data } => {
+            let info: Vec<SliceInfoElem> = core
+                .iter()
+                .map(|i| match *i {
+                    SliceItem::Index { index } => SliceInfoElem::Index(index as isize),
+                    SliceItem::Range { count: 0, .. } => SliceInfoElem::Slice {
+                        start: 0,
+                        end: Some(0),
+                        step: 1,
+                    },
+                    SliceItem::Range { start, step, count } => {
+                        let last = SliceItem::position(start, step, count - 1);
+                        let (lo, hi) = (start.min(last), start.max(last));
+                        SliceInfoElem::Slice {
+                            start: lo as isize,
+                            end: Some(hi as isize + 1),
+                            step: step as isize,
+                        }
+                    }
+                    SliceItem::NewAxis => SliceInfoElem::NewAxis,
+                })
+                .collect();
+            let data = with_array!(data, a => Element::wrap(a.clone().slice_move(info.as_slice())));
+            Node::from_array(data, chunks)?
+        }
+        _ => return Ok(None),
+    }))
+}

@@ -1,0 +1,294 @@
+//! Structural tests of the optimization passes, through the public API: what each pass does
+//! to small named graphs (insta snapshots of the graph before and after), and task counts
+//! of the standard pipeline on the cases of the passes issue.
+
+use chunkwise::{s, Array, ComputeOptions, PassManager};
+use chunkwise_ir::dump::layers_text;
+use chunkwise_ir::Node;
+use chunkwise_passes::blockwise_fusion::{BlockwiseFusion, FusionLimits};
+
+fn node(a: &Array) -> Node {
+    a.node().unwrap().clone()
+}
+
+/// The graph before and after running only the pass `name`.
+fn before_after(name: &str, outputs: &[&Array]) -> String {
+    let nodes: Vec<Node> = outputs.iter().map(|a| node(a)).collect();
+    let pm = PassManager::standard().only(&[name]);
+    let after = pm.run(&nodes).unwrap().outputs;
+    format!(
+        "before:\n{}\nafter {name}:\n{}",
+        layers_text(&nodes),
+        layers_text(&after)
+    )
+}
+
+fn x1d(n: u64, chunk: u64) -> Array {
+    Array::random_uniform(&[n], &[chunk], 1).unwrap()
+}
+
+fn tasks(a: &Array) -> usize {
+    a.plan().unwrap().len()
+}
+
+fn same_values(a: &Array) {
+    let plain = a
+        .compute_dyn_with(&ComputeOptions {
+            passes: Some(&PassManager::none()),
+            ..ComputeOptions::default()
+        })
+        .unwrap();
+    assert_eq!(plain, a.compute_dyn().unwrap());
+}
+
+// ----- snapshots, one or more per pass -----
+
+#[test]
+fn snapshot_slice_fusion() {
+    let x = x1d(1000, 100);
+    let y = x.slice(&[s(..100)]).unwrap().slice(&[s(5)]).unwrap();
+    insta::assert_snapshot!(
+        "slice_fusion_index_of_range",
+        before_after("slice-fusion", &[&y])
+    );
+    let z = x
+        .slice(&[s(10..50)])
+        .unwrap()
+        .slice(&[chunkwise::SliceArg::Range {
+            start: None,
+            stop: None,
+            step: Some(-2),
+        }])
+        .unwrap();
+    insta::assert_snapshot!(
+        "slice_fusion_negative_step",
+        before_after("slice-fusion", &[&z])
+    );
+    let w = x.slice(&[s(..)]).unwrap();
+    insta::assert_snapshot!("slice_fusion_identity", before_after("slice-fusion", &[&w]));
+    same_values(&y);
+    same_values(&z);
+}
+
+#[test]
+fn snapshot_transpose_fusion() {
+    let x = Array::random_uniform(&[4, 6, 8], &[2, 3, 4], 1).unwrap();
+    let y = x
+        .transpose(&[1, 2, 0])
+        .unwrap()
+        .transpose(&[1, 2, 0])
+        .unwrap();
+    let back = x
+        .transpose(&[2, 0, 1])
+        .unwrap()
+        .transpose(&[1, 2, 0])
+        .unwrap();
+    insta::assert_snapshot!(
+        "transpose_fusion",
+        before_after("transpose-fusion", &[&y, &back])
+    );
+    same_values(&y);
+}
+
+#[test]
+fn snapshot_slice_pushdown() {
+    let x = Array::random_uniform(&[1000, 1000], &[100, 100], 3).unwrap();
+    let y = ((&x * 2.0).exp() + 1.0).slice(&[s(5), s(..10)]).unwrap();
+    insta::assert_snapshot!(
+        "slice_pushdown_elementwise",
+        before_after("slice-pushdown", &[&y])
+    );
+    // A shared node keeps its slice: pushing would compute the region twice.
+    let e = (&x * 2.0).exp();
+    let part = e.slice(&[s(..10)]).unwrap();
+    insta::assert_snapshot!(
+        "slice_pushdown_shared_node_stays",
+        before_after("slice-pushdown", &[&e, &part])
+    );
+    let a = Array::arange(0.0, 100.0, 1.0, 10).unwrap();
+    let b = a
+        .slice(&[chunkwise::SliceArg::Range {
+            start: Some(90),
+            stop: Some(10),
+            step: Some(-4),
+        }])
+        .unwrap();
+    insta::assert_snapshot!(
+        "slice_pushdown_arange",
+        before_after("slice-pushdown", &[&b])
+    );
+    same_values(&y);
+    same_values(&b);
+}
+
+#[test]
+fn snapshot_blockwise_fusion() {
+    let x = x1d(100, 10);
+    let linear = (((&x + 1.0) * 2.0) - 3.0) / 4.0;
+    insta::assert_snapshot!(
+        "blockwise_fusion_linear",
+        before_after("blockwise-fusion", &[&linear])
+    );
+    let a = &x + 1.0;
+    let diamond = &a * 2.0 + &a * 3.0;
+    insta::assert_snapshot!(
+        "blockwise_fusion_diamond",
+        before_after("blockwise-fusion", &[&diamond])
+    );
+    let m = Array::random_uniform(&[6, 6], &[3, 3], 2).unwrap();
+    let xt = &m + &m.t().unwrap();
+    insta::assert_snapshot!(
+        "blockwise_fusion_x_plus_xt",
+        before_after("blockwise-fusion", &[&xt])
+    );
+    same_values(&linear);
+    same_values(&diamond);
+    same_values(&xt);
+}
+
+#[test]
+fn snapshot_root_and_reduction_fusion() {
+    let x = x1d(100, 10);
+    let y = x.exp() - 1.0 / &x;
+    insta::assert_snapshot!("root_fusion", before_after("root-fusion", &[&y]));
+    let total = y.sum(None, false).unwrap();
+    insta::assert_snapshot!(
+        "reduction_fusion",
+        before_after("reduction-fusion", &[&total])
+    );
+    same_values(&total);
+}
+
+#[test]
+fn snapshot_cse() {
+    let x = x1d(100, 10);
+    let e = x.exp();
+    let y = e.try_add(&e).unwrap();
+    insta::assert_snapshot!("cse_duplicate_input", before_after("cse", &[&y]));
+    same_values(&y);
+}
+
+#[test]
+fn snapshot_standard_pipeline() {
+    let x = Array::random_uniform(&[400, 400], &[100, 100], 2026).unwrap();
+    let a = (&x / 4.0).exp() - 1.0 / (&x + 1.0);
+    let d = &a * (&x + 1.0) - (&x - 0.5).abs().sqrt();
+    let m = d.mean(Some(&[0]), false).unwrap();
+    let out = PassManager::standard().run(&[node(&m)]).unwrap();
+    insta::assert_snapshot!(
+        "standard_pipeline",
+        format!(
+            "before:\n{}\nafter:\n{}",
+            layers_text(&[node(&m)]),
+            layers_text(&out.outputs)
+        )
+    );
+}
+
+// ----- structural cases -----
+
+#[test]
+fn four_add_chain_over_two_blocks_is_two_tasks() {
+    let x = Array::from_ndarray(ndarray::Array1::<f64>::linspace(0.0, 1.0, 20), &[10]).unwrap();
+    let y = (((&x + 1.0) + 2.0) + 3.0) + 4.0;
+    assert_eq!(y.plan_unoptimized().unwrap().len(), 10);
+    assert_eq!(tasks(&y), 2);
+    same_values(&y);
+}
+
+#[test]
+fn diamond_of_ten_layers_is_one_layer() {
+    let y = x1d(1000, 100);
+    let a = ((&y + 1.0) * 2.0).exp();
+    let b = (&y - 1.0).abs().sqrt();
+    let d = (&a * &b) / (&a + &b);
+    assert_eq!(d.num_layers().unwrap(), 10);
+    let opt = d.optimize().unwrap();
+    assert_eq!(opt.num_layers().unwrap(), 1);
+    assert_eq!(tasks(&d), 10);
+    same_values(&d);
+}
+
+#[test]
+fn slice_of_slice_on_a_billion_elements_is_at_most_two_tasks() {
+    let x = x1d(1_000_000_000, 1000) + 1.0;
+    let y = x.slice(&[s(..100)]).unwrap().slice(&[s(5)]).unwrap();
+    assert!(tasks(&y) <= 2, "{}", y.plan().unwrap());
+    let first = x.slice(&[s(0)]).unwrap();
+    assert!(tasks(&first) <= 2);
+    let huge = Array::random_uniform(&[1 << 40], &[1000], 4).unwrap() * 2.0;
+    assert!(tasks(&huge.slice(&[s(0)]).unwrap()) <= 2);
+    same_values(&y);
+}
+
+#[test]
+fn sum_of_a_ten_op_chain_is_one_task_per_block_plus_the_tree() {
+    for n in [7u64, 64, 1000] {
+        let x = x1d(n * 10, 10);
+        let y = ((((((((((&x + 1.0) * 2.0) - 3.0) / 4.0) + &x) * &x) - 1.0) * 0.5) + 2.0) * 3.0)
+            .sum(None, false)
+            .unwrap();
+        // Tree: split_every 4 -> ceil(n / 4) + ceil(n / 16) + ... + the aggregate.
+        let mut tree = 0;
+        let mut level = n;
+        while level > 4 {
+            level = level.div_ceil(4);
+            tree += level;
+        }
+        assert_eq!(tasks(&y) as u64, n + tree + 1, "n = {n}");
+    }
+}
+
+#[test]
+fn fusion_stops_at_outputs_and_contractions() {
+    let x = Array::random_uniform(&[20, 20], &[10, 10], 5).unwrap();
+    let a = &x + 1.0;
+    let b = &a * 2.0;
+    let out = PassManager::standard().run(&[node(&a), node(&b)]).unwrap();
+    // `a` is requested: it stays a layer that `b` reads.
+    assert!(out.outputs[1]
+        .inputs()
+        .iter()
+        .any(|m| m.id() == out.outputs[0].id()));
+    let mm = (&x + 1.0).matmul(&x).unwrap();
+    let opt = mm.optimize().unwrap();
+    assert_eq!(
+        opt.num_layers().unwrap(),
+        3,
+        "{}",
+        layers_text(&[node(&opt)])
+    );
+    same_values(&mm);
+}
+
+#[test]
+fn fusion_respects_memory_limits() {
+    let x = x1d(100, 10);
+    let y = ((&x + 1.0) * 2.0) - 3.0;
+    let tight = BlockwiseFusion {
+        limits: FusionLimits {
+            max_inputs: 16,
+            max_task_bytes: 100,
+        },
+    };
+    let fused = chunkwise_passes::Pass::run(&tight, &[node(&y)]).unwrap();
+    assert_eq!(chunkwise_ir::layer::dep_order(&fused).len(), 4);
+    let loose = BlockwiseFusion::default();
+    let fused = chunkwise_passes::Pass::run(&loose, &[node(&y)]).unwrap();
+    assert_eq!(chunkwise_ir::layer::dep_order(&fused).len(), 2);
+}
+
+#[test]
+fn explain_reports_every_pass() {
+    let x = x1d(1000, 100);
+    let y = (x.exp() - 1.0 / &x).sum(None, false).unwrap();
+    let r = y.explain().unwrap();
+    assert_eq!(r.initial.layers, 5);
+    assert_eq!(r.last().layers, 1);
+    assert_eq!(r.last().tasks, 10 + 3 + 1);
+    assert!(r.unfinished.is_empty());
+    let table = r.table();
+    for name in PassManager::standard().pass_names() {
+        assert!(table.contains(name), "{table}");
+    }
+}
