@@ -112,19 +112,30 @@ fn main() -> Result<(), chunkwise::Error> {
             let data = ndarray::Array1::from_shape_fn(n, |i| 1.0 + (i % 1000) as f64 * 1e-3);
             let chunk = (64 << 20) / 8;
             // Memory copy of the same bytes into new 64 MiB buffers (the chain also makes a
-            // new block per chunk, so both pay the same page faults), one thread.
+            // new block per chunk, so both pay the same page faults), on all cores as the
+            // chain runs.
             let src = data.as_slice().expect("contiguous");
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let parts: Vec<&[f64]> = src.chunks(chunk).collect();
+            let per = parts.len().div_ceil(threads);
             let (copy, _) = best(3, || {
-                src.chunks(chunk).map(<[f64]>::to_vec).collect::<Vec<_>>()
+                std::thread::scope(|sc| {
+                    let hs: Vec<_> = parts
+                        .chunks(per)
+                        .map(|ps| {
+                            sc.spawn(move || ps.iter().map(|p| p.to_vec()).collect::<Vec<_>>())
+                        })
+                        .collect();
+                    hs.into_iter()
+                        .map(|h| h.join().expect("copy thread"))
+                        .count()
+                })
             });
             let x = Array::from_ndarray(data.clone(), &[chunk as u64])?;
             let y = ten_ops(&x);
             let g = y.plan()?;
-            let opts = ComputeOptions {
-                threads: 1,
-                ..ComputeOptions::default()
-            };
-            let (chain, blocks) = best(3, || run_graph(&g, &opts).expect("runs"));
+            let opts = ComputeOptions::default();
+            let (chain, blocks) = best(5, || run_graph(&g, &opts).expect("runs"));
             let first = blocks[0][0]
                 .as_typed::<f64>()
                 .map(|a| a[0])
@@ -135,7 +146,7 @@ fn main() -> Result<(), chunkwise::Error> {
             println!(
                 "{}",
                 serde_json::json!({"case": case, "param": gib, "seconds": chain, "copy_seconds": copy,
-                    "fraction_of_copy": copy / chain, "tasks": g.len(), "layers": y.optimize()?.num_layers()?,
+                    "fraction_of_copy": copy / chain, "threads": threads, "tasks": g.len(), "layers": y.optimize()?.num_layers()?,
                     "gb_per_s": 2.0 * gib * 1.073741824 / chain})
             );
         }

@@ -292,3 +292,46 @@ fn explain_reports_every_pass() {
         assert!(table.contains(name), "{table}");
     }
 }
+
+#[test]
+fn fused_reductions_over_large_blocks_match_unfused() {
+    // Blocks of 2.4 MB: the fused per-chunk step computes them in slabs of rows.
+    let x = Array::random_uniform(&[3000, 200], &[1500, 200], 9).unwrap();
+    let z = Array::random_normal(&[3000, 200], &[1500, 200], 10).unwrap() * 2.0;
+    let y = x.exp() - &z / 4.0 + &z;
+    let none = PassManager::none();
+    let plain = |a: &Array| {
+        a.compute_dyn_with(&ComputeOptions {
+            passes: Some(&none),
+            ..ComputeOptions::default()
+        })
+        .unwrap()
+    };
+    let cases: Vec<(Array, bool)> = vec![
+        (y.sum(None, false).unwrap(), false),
+        (y.mean(Some(&[0]), false).unwrap(), false),
+        (y.var(Some(&[0]), true, 1).unwrap(), false),
+        (y.max(None, false).unwrap(), true),
+        (y.min(Some(&[0]), false).unwrap(), true),
+        (y.argmax(Some(0)).unwrap(), true),
+        (y.argmin(None).unwrap(), true),
+        (y.sum(Some(&[1]), false).unwrap(), false),
+    ];
+    for (r, exact) in cases {
+        assert_eq!(
+            r.optimize().unwrap().num_layers().unwrap(),
+            1,
+            "{}",
+            layers_text(&[node(&r.optimize().unwrap())])
+        );
+        let (a, b) = (plain(&r), r.compute_dyn().unwrap());
+        if exact {
+            assert_eq!(a, b);
+        } else {
+            let (a, b) = (a.as_typed::<f64>().unwrap(), b.as_typed::<f64>().unwrap());
+            for (p, q) in a.iter().zip(b.iter()) {
+                assert!((p - q).abs() <= 1e-12 * p.abs().max(1.0), "{p} vs {q}");
+            }
+        }
+    }
+}

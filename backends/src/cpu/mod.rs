@@ -9,6 +9,7 @@ pub mod num;
 pub mod program;
 pub mod reduce;
 pub mod sources;
+pub mod vmath;
 
 use crate::{KernelError, Value};
 use chunkwise_ir::grid::unravel_into;
@@ -19,6 +20,7 @@ use chunkwise_ir::{
 };
 use ndarray::{Axis, IxDyn};
 use std::cell::RefCell;
+use std::ops::Range;
 use std::sync::Arc;
 
 thread_local! {
@@ -57,13 +59,27 @@ fn align(x: &DynArray, ind: &[u8], out_ind: &[u8]) -> DynArray {
     })
 }
 
-/// The block at `coords` of a source layer (`None` for other layers).
-fn source_block(node: &Node, coords: &[u64]) -> Option<DynArray> {
-    let ranges = || node.chunks().block_ranges(coords);
+/// A part of a block: elements `range` along axis `axis` (relative to the block's start).
+type Part = Option<(usize, Range<usize>)>;
+
+/// The block at `coords` of a source layer (`None` for other layers), or only `part` of it.
+fn source_block(node: &Node, coords: &[u64], part: &Part) -> Option<DynArray> {
+    let ranges = || {
+        let mut r = node.chunks().block_ranges(coords);
+        if let Some((ax, sub)) = part {
+            let start = r[*ax].start;
+            r[*ax] = start + sub.start as u64..start + sub.end as u64;
+        }
+        r
+    };
     Some(match node.layer() {
         Layer::FromArray { data } => sources::from_array(data, &ranges()),
         Layer::Full { value } => {
-            DynArray::full(node.dtype(), &node.chunks().block_shape(coords), *value)
+            let shape: Vec<usize> = ranges()
+                .iter()
+                .map(|r| (r.end - r.start) as usize)
+                .collect();
+            DynArray::full(node.dtype(), &shape, *value)
         }
         Layer::Random { seed, dist, window } => {
             let counters = sources::Counters::new(&node.shape(), window.as_ref());
@@ -76,11 +92,25 @@ fn source_block(node: &Node, coords: &[u64]) -> Option<DynArray> {
     })
 }
 
-/// Block `coords` of the inlined layer `n` ([`Layer::Inline`]), computed from the task's
-/// dependencies `deps`, read from position `*cursor` on in [`Stage::for_each_dep`] order.
+/// `part` of a block of `x` (a view).
+fn part_of(x: &DynArray, part: &Part) -> DynArray {
+    match part {
+        None => x.clone(),
+        Some((ax, r)) => with_array!(x, a => {
+            let mut v = a.clone();
+            v.slice_axis_inplace(Axis(*ax), ndarray::Slice::from(r.clone()));
+            Element::wrap(v)
+        }),
+    }
+}
+
+/// Block `coords` of the inlined layer `n` ([`Layer::Inline`]), or only `part` of it,
+/// computed from the task's dependencies `deps`, read from position `*cursor` on in
+/// [`Stage::for_each_dep`] order.
 fn eval_inline(
     n: &Node,
     coords: &[u64],
+    part: &Part,
     deps: &[Value],
     cursor: &mut usize,
 ) -> Result<DynArray, KernelError> {
@@ -89,37 +119,43 @@ fn eval_inline(
             .get(*cursor)
             .ok_or_else(|| KernelError::BadInput("missing input block".into()))?;
         *cursor += 1;
-        return array(v).cloned();
+        return Ok(part_of(array(v)?, part));
     };
-    if let Some(block) = source_block(input, coords) {
+    if let Some(block) = source_block(input, coords, part) {
         return Ok(block);
     }
+    let cannot = || KernelError::BadInput(format!("cannot inline {}", input.label()));
     let Layer::Blockwise(b) = input.layer() else {
-        return Err(KernelError::BadInput(format!(
-            "cannot inline {}",
-            input.label()
-        )));
+        return Err(cannot());
     };
     let Kernel::Program(p) = &b.kernel else {
-        return Err(KernelError::BadInput(format!(
-            "cannot inline {}",
-            input.label()
-        )));
+        return Err(cannot());
     };
     let mut args = Vec::with_capacity(b.inputs.len());
     let mut err = None;
     inline_inputs(input, coords, |k, m, c| {
-        if err.is_none() {
-            match eval_inline(m, c, deps, cursor) {
-                Ok(a) => args.push(align(&a, &b.inputs[k].1, &b.out_ind)),
-                Err(e) => err = Some(e),
-            }
+        if err.is_some() {
+            return;
+        }
+        let ind = &b.inputs[k].1;
+        // The same part of the input, unless the input is broadcast along that axis.
+        let sub = part.as_ref().and_then(|(ax, r)| {
+            let at = ind.iter().position(|s| *s == b.out_ind[*ax])?;
+            (m.shape()[at] > 1 || input.shape()[*ax] <= 1).then(|| (at, r.clone()))
+        });
+        match eval_inline(m, c, &sub, deps, cursor) {
+            Ok(a) => args.push(align(&a, ind, &b.out_ind)),
+            Err(e) => err = Some(e),
         }
     });
     if let Some(e) = err {
         return Err(e);
     }
-    program::eval(p, &args, &input.chunks().block_shape(coords))
+    let mut shape = input.chunks().block_shape(coords);
+    if let Some((ax, r)) = part {
+        shape[*ax] = r.len();
+    }
+    program::eval(p, &args, &shape)
 }
 
 /// The values of a stage's direct inputs (see [`Stage::for_each_input`]) from its
@@ -134,7 +170,7 @@ fn direct_inputs(stage: &Stage, coords: &[u64], deps: &[Value]) -> Result<Vec<Va
             return;
         }
         let r = match stage.inlined(slot) {
-            Some(n) => eval_inline(n, c, deps, &mut cursor).map(Value::Array),
+            Some(n) => eval_inline(n, c, &None, deps, &mut cursor).map(Value::Array),
             None => {
                 cursor += 1;
                 deps.get(cursor - 1)
@@ -158,6 +194,9 @@ fn direct_inputs(stage: &Stage, coords: &[u64], deps: &[Value]) -> Result<Vec<Va
 pub fn execute(stage: &Stage, block: u64, deps: &[Value]) -> Result<Value, KernelError> {
     let mut coords = vec![0u64; stage.nblocks.len()];
     unravel_into(block, &stage.nblocks, &mut coords);
+    if let Some(state) = sliced_reduce_chunk(stage, &coords, deps)? {
+        return Ok(state);
+    }
     let direct;
     let inputs = if stage.has_inline() {
         direct = direct_inputs(stage, &coords, deps)?;
@@ -167,7 +206,7 @@ pub fn execute(stage: &Stage, block: u64, deps: &[Value]) -> Result<Value, Kerne
     };
     let node = &stage.node;
     let out_shape = || node.chunks().block_shape(&coords);
-    if let Some(block) = source_block(node, &coords) {
+    if let Some(block) = source_block(node, &coords, &None) {
         return Ok(Value::Array(block));
     }
     let arr = match (node.layer(), stage.op) {
@@ -292,6 +331,61 @@ fn finish_slice(layer: &Layer, a: DynArray) -> DynArray {
         }
         Element::wrap(v)
     })
+}
+
+/// Bytes of an inlined block computed at once by a fused reduction step: small enough to
+/// stay in cache and to be served from the allocator's free lists (a fresh 64 MiB block
+/// costs more in page faults than the arithmetic).
+const SLAB_BYTES: usize = 1 << 20;
+
+/// A reduction's per-chunk step whose input is inlined and whose first axis is reduced:
+/// computes the input in slabs along that axis and combines their states, so no whole
+/// input block is ever held. `None` when the stage is not of that kind.
+fn sliced_reduce_chunk(
+    stage: &Stage,
+    coords: &[u64],
+    deps: &[Value],
+) -> Result<Option<Value>, KernelError> {
+    let (Layer::Reduction(r), StageOp::ReduceChunk, Some(n)) =
+        (stage.node.layer(), stage.op, stage.inlined(0))
+    else {
+        return Ok(None);
+    };
+    let shape = r.input.chunks().block_shape(coords);
+    if r.axes.first() != Some(&0) || shape.is_empty() {
+        return Ok(None);
+    }
+    let row: usize = shape[1..].iter().product::<usize>().max(1) * 8;
+    let rows = (SLAB_BYTES / row).max(1);
+    if rows >= shape[0] {
+        return Ok(None);
+    }
+    let in_grid = r.input.chunks();
+    let lens: Vec<u64> = r.axes.iter().map(|&a| in_grid.axis(a).len()).collect();
+    let mut counts = vec![1usize; shape.len()];
+    counts[0] = 2;
+    let mut state: Option<Vec<DynArray>> = None;
+    for start in (0..shape[0]).step_by(rows) {
+        let part = Some((0, start..(start + rows).min(shape[0])));
+        let x = eval_inline(n, coords, &part, deps, &mut 0)?;
+        let offsets: Vec<u64> = r
+            .axes
+            .iter()
+            .map(|&a| {
+                in_grid.axis(a).range(coords[a]).start + if a == 0 { start as u64 } else { 0 }
+            })
+            .collect();
+        let pos = reduce::ArgPosition {
+            offsets: &offsets,
+            full_lens: &lens,
+        };
+        let s = reduce::chunk_state(r.op, &x, &r.axes, Some(&pos))?;
+        state = Some(match state {
+            None => s,
+            Some(prev) => reduce::combine_states(r.op, &[&prev, &s], &counts, &r.axes)?,
+        });
+    }
+    Ok(state.map(|s| Value::State(Arc::from(s))))
 }
 
 fn reduction(

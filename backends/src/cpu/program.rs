@@ -336,6 +336,12 @@ fn run_any(
     let len = ctx.len;
     match *ins {
         Instr::Input { .. } | Instr::Const { .. } => {}
+        Instr::Unary { f: UnaryOp::Exp, a } if dtypes[a as usize] == DType::F64 => {
+            super::vmath::exp_f64(
+                ctx.operand::<f64>(a),
+                &mut f64::get_mut(dst)[off..off + len],
+            )
+        }
         Instr::Unary { f, a } => {
             with_dtype!(dtypes[a as usize], T => {
                 let x = ctx.operand::<T>(a);
