@@ -127,8 +127,8 @@ fn main() -> Result<(), chunkwise::Error> {
                         })
                         .collect();
                     hs.into_iter()
-                        .map(|h| h.join().expect("copy thread"))
-                        .count()
+                        .map(|h| h.join().expect("copy thread").len())
+                        .sum::<usize>()
                 })
             });
             let x = Array::from_ndarray(data.clone(), &[chunk as u64])?;

@@ -230,7 +230,7 @@ where
             match result {
                 Ok(v) if !st.stop => {
                     complete(sh, &mut st, p, v, &mut released);
-                    if st.done % sh.progress_step == 0 || st.done == sh.total {
+                    if st.done.is_multiple_of(sh.progress_step) || st.done == sh.total {
                         report = Some(st.done);
                     }
                 }

@@ -9,8 +9,9 @@
 //! error against libm: at most 1 ulp (`tests::exp_is_within_one_ulp`).
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
-const LN2_HI: f64 = 6.931_471_803_691_238_164_9e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+/// fdlibm's split of ln 2: the high part has 32 trailing zero bits.
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// 1.5 * 2^52: adding it rounds to an integer held in the low mantissa bits.
 const SHIFTER: f64 = 6_755_399_441_055_744.0;
 
@@ -39,7 +40,7 @@ pub fn exp_f64(x: &[f64], o: &mut [f64]) {
 #[inline(always)]
 fn exp_core(x: f64) -> f64 {
     // Clamp so lanes that the second pass fixes cannot produce garbage bit patterns.
-    let x = x.max(-708.0).min(709.0);
+    let x = x.clamp(-708.0, 709.0);
     let kf = x * LOG2E + SHIFTER;
     let k = kf - SHIFTER;
     let r = (x - k * LN2_HI) - k * LN2_LO;
