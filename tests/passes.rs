@@ -335,3 +335,103 @@ fn fused_reductions_over_large_blocks_match_unfused() {
         }
     }
 }
+
+// ----- cases restated from Dask's optimization tests -----
+
+#[test]
+fn array_creation_routines_fuse() {
+    // dask: test_array_creation_blockwise_fusion (ones + zeros + full is one task).
+    let x = Array::ones(&[3], &[3], chunkwise::DType::F64).unwrap();
+    let y = Array::zeros(&[3], &[3], chunkwise::DType::F64).unwrap();
+    let z = Array::full(&[3], &[3], 2.0).unwrap();
+    let a = &x + &y + &z;
+    assert_eq!(a.plan_unoptimized().unwrap().len(), 5);
+    assert_eq!(tasks(&a), 1);
+    assert_eq!(a.compute::<f64>().unwrap().as_slice().unwrap(), &[3.0; 3]);
+}
+
+#[test]
+fn roots_fuse_into_their_consumers() {
+    // dask: test_fuse_roots: one task per block for (x + 1) + (2 * y**2).
+    let x = Array::ones(&[10], &[2], chunkwise::DType::F64).unwrap();
+    let y = Array::zeros(&[10], &[2], chunkwise::DType::F64).unwrap();
+    let z = (&x + 1.0) + (y.pow(2.0).unwrap() * 2.0);
+    assert_eq!(tasks(&z), 5);
+    same_values(&z);
+}
+
+#[test]
+fn diamond_then_chain_is_one_task_per_block() {
+    // dask: test_blockwise_diamond_fusion.
+    let x = Array::ones(&[10], &[5], chunkwise::DType::F64).unwrap();
+    let y = ((&x + 1.0) + 2.0) + 3.0;
+    let c = &y * 2.0 + &y * 3.0;
+    let d = ((&c + 1.0) + 2.0) + 3.0;
+    assert_eq!(tasks(&d), 2);
+    same_values(&d);
+}
+
+#[test]
+fn a_layer_shared_with_a_reduction_stays_materialized() {
+    // dask: test_blockwise_non_blockwise_output.
+    let x = Array::ones(&[10], &[5], chunkwise::DType::F64).unwrap();
+    let y = ((&x + 1.0) + 2.0) + 3.0;
+    let w = y.sum(None, false).unwrap();
+    let z = ((&y * 2.0) * 3.0) * 4.0;
+    // z alone: one task per block.
+    assert_eq!(tasks(&z), 2);
+    // z and w together: y is computed once (2 tasks), then z (2) and the sum (2 + 1).
+    let g = chunkwise::compute::plan(&[node(&z), node(&w)], None).unwrap();
+    assert_eq!(g.len(), 2 + 2 + 2 + 1, "{g}");
+    let out = chunkwise::compute_all(&[&z, &w], &ComputeOptions::default()).unwrap();
+    assert_eq!(out[1].as_typed::<f64>().unwrap().iter().next(), Some(&70.0));
+}
+
+#[test]
+fn outer_product_with_new_axes_is_one_task_per_block() {
+    // dask: test_top_len: x[:, None] * x[None, :] has 4 tasks for 2 x 2 blocks.
+    let x = Array::ones(&[10], &[5], chunkwise::DType::F64).unwrap();
+    let y = x
+        .slice(&[s(..), chunkwise::SliceArg::NewAxis])
+        .unwrap()
+        .try_mul(&x.slice(&[chunkwise::SliceArg::NewAxis, s(..)]).unwrap())
+        .unwrap();
+    assert_eq!(y.shape(), vec![10, 10]);
+    assert_eq!(tasks(&y), 4);
+    same_values(&y);
+    let r = Array::random_uniform(&[10], &[5], 1).unwrap();
+    let outer = r
+        .slice(&[s(..), chunkwise::SliceArg::NewAxis])
+        .unwrap()
+        .try_mul(&r.slice(&[chunkwise::SliceArg::NewAxis, s(..)]).unwrap())
+        .unwrap();
+    same_values(&outer);
+}
+
+#[test]
+fn identity_slices_and_slice_chains_vanish() {
+    // dask: test_optimize_slicing / test_fuse_getitem.
+    let x = Array::random_uniform(&[2000, 300], &[100, 100], 3).unwrap();
+    let y = x
+        .slice(&[s(..), s(..)])
+        .unwrap()
+        .slice(&[s(1000..2000), s(100..200)])
+        .unwrap()
+        .slice(&[s(15..20), s(50..60)])
+        .unwrap();
+    let opt = y.optimize().unwrap();
+    assert_eq!(
+        opt.num_layers().unwrap(),
+        1,
+        "{}",
+        layers_text(&[node(&opt)])
+    );
+    assert_eq!(tasks(&y), 1);
+    let direct = x.slice(&[s(1015..1020), s(150..160)]).unwrap();
+    assert_eq!(y.compute_dyn().unwrap(), direct.compute_dyn().unwrap());
+    let z = x.slice(&[s(1000..2000)]).unwrap().slice(&[s(10)]).unwrap();
+    assert_eq!(
+        z.compute_dyn().unwrap(),
+        x.slice(&[s(1010)]).unwrap().compute_dyn().unwrap()
+    );
+}

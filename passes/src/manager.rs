@@ -23,7 +23,7 @@
 //! assert!(out.report.records.iter().any(|r| r.pass == "slice-fusion" && r.changed));
 //! ```
 
-use crate::blockwise_fusion::BlockwiseFusion;
+use crate::blockwise_fusion::{BlockwiseFusion, FusionLimits};
 use crate::cse::Cse;
 use crate::pass::{Pass, PassError};
 use crate::reduction_fusion::ReductionFusion;
@@ -125,6 +125,11 @@ impl PassManager {
 
     /// The standard pipeline (module documentation).
     pub fn standard() -> PassManager {
+        PassManager::standard_with(FusionLimits::default())
+    }
+
+    /// The standard pipeline with other bounds on fused tasks.
+    pub fn standard_with(limits: FusionLimits) -> PassManager {
         PassManager::none()
             .phase(
                 "simplify",
@@ -141,7 +146,7 @@ impl PassManager {
                 "fuse",
                 false,
                 vec![
-                    Box::new(BlockwiseFusion::default()),
+                    Box::new(BlockwiseFusion { limits }),
                     Box::new(RootFusion),
                     Box::new(ReductionFusion),
                 ],

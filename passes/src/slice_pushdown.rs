@@ -15,9 +15,10 @@
 //!   leave the index notation. Only when *every* consumer of the blockwise layer is a slice
 //!   and it is not a requested output: pushing below a layer that is also used whole would
 //!   compute the region twice.
-//! - **Sources**: `full` and `random` take any slice exactly (a random window keeps each
-//!   element's value); `arange` takes ranges; `from-array` slices its data (a view, no copy).
-//! - New axes stay in a residual slice above the pushed one.
+//! - **Sources**: `full`, `random` and `from-array` take any slice exactly, new axes
+//!   included (a random window keeps each element's value; `from-array` slices its data, a
+//!   view, no copy); `arange` takes a range.
+//! - Below elementwise work, new axes stay in a residual slice above the pushed one.
 //!
 //! The pass is guarded by the cost model: when slices that overlap would together compute
 //! more than the layer they read ([`crate::Stats::cost`], shared layers counted once), the
@@ -58,9 +59,11 @@ impl Pass for SlicePushdown {
                 .copied()
                 .filter(|i| *i != SliceItem::NewAxis)
                 .collect();
+            if input.is_source() {
+                return push_source(input, items);
+            }
             let pushed = match input.layer() {
                 Layer::Blockwise(b) if only_slices => push_elementwise(input, b, &core)?,
-                _ if input.is_source() => push_source(input, &core)?,
                 _ => None,
             };
             let Some(pushed) = pushed else {
@@ -154,6 +157,9 @@ fn push_elementwise(p: &Node, b: &Blockwise, core: &[SliceItem]) -> Result<Optio
 }
 
 fn push_source(src: &Node, core: &[SliceItem]) -> Result<Option<Node>, IrError> {
+    if is_identity(src, core) {
+        return Ok(None);
+    }
     // The chunks of the result are those of the slice.
     let sliced = Node::slice(src.clone(), core.to_vec())?;
     let chunks = sliced.chunks().clone();

@@ -1,0 +1,85 @@
+//! `chunkwise explain` on graph files: the pass table, JSON output, errors.
+
+use chunkwise::Array;
+use chunkwise_ir::serial;
+use std::process::Command;
+
+fn graph_file(name: &str) -> std::path::PathBuf {
+    let x = Array::random_uniform(&[1000], &[100], 1).unwrap();
+    let y = (x.exp() - 1.0 / &x).sum(None, false).unwrap();
+    let path = std::env::temp_dir().join(format!(
+        "chunkwise-explain-{}-{name}.json",
+        std::process::id()
+    ));
+    std::fs::write(&path, serial::to_json(&[y.node().unwrap().clone()])).unwrap();
+    path
+}
+
+fn explain(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_chunkwise"))
+        .arg("explain")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn json_report_has_every_pass_and_the_lowered_count() {
+    let path = graph_file("json");
+    let (ok, out, err) = explain(&[path.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["report"]["initial"]["layers"], 5);
+    assert_eq!(v["lowered_tasks"], 10 + 3 + 1);
+    assert_eq!(v["unoptimized_tasks"], 4 * 10 + 10 + 3 + 1);
+    let records = v["report"]["records"].as_array().unwrap();
+    for pass in chunkwise::PassManager::standard().pass_names() {
+        assert!(records.iter().any(|r| r["pass"] == pass), "{pass} missing");
+    }
+    let last = records.last().unwrap();
+    assert_eq!(last["after"]["layers"], 1);
+    std::fs::remove_file(path).ok();
+}
+
+#[test]
+fn text_table_and_graphs_after_each_pass() {
+    let path = graph_file("text");
+    let (ok, out, err) = explain(&[path.to_str().unwrap(), "--graphs"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("blockwise-fusion"), "{out}");
+    assert!(out.contains("--- after reduction-fusion"), "{out}");
+    assert!(
+        out.contains("lowered: 14 tasks (54 without optimization)"),
+        "{out}"
+    );
+    let (ok, out, _) = explain(&[path.to_str().unwrap(), "--without", "reduction-fusion"]);
+    assert!(ok);
+    assert!(!out.contains("reduction-fusion"), "{out}");
+    std::fs::remove_file(path).ok();
+}
+
+#[test]
+fn bad_input_is_a_clean_error() {
+    let path = graph_file("bad");
+    let (ok, _, err) = explain(&[path.to_str().unwrap(), "--without", "no-such-pass"]);
+    assert!(!ok);
+    assert!(err.contains("no such pass"), "{err}");
+    let bad = std::env::temp_dir().join(format!(
+        "chunkwise-explain-{}-malformed.json",
+        std::process::id()
+    ));
+    std::fs::write(&bad, "{\"format\": \"chunkwise-graph\"").unwrap();
+    let (ok, _, err) = explain(&[bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.starts_with("error:"), "{err}");
+    let (ok, _, err) = explain(&["/nonexistent/graph.json"]);
+    assert!(!ok);
+    assert!(err.contains("/nonexistent/graph.json"), "{err}");
+    std::fs::remove_file(path).ok();
+    std::fs::remove_file(bad).ok();
+}
