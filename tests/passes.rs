@@ -394,7 +394,7 @@ fn outer_product_with_new_axes_is_one_task_per_block() {
     let y = x
         .slice(&[s(..), chunkwise::SliceArg::NewAxis])
         .unwrap()
-        .try_mul(&x.slice(&[chunkwise::SliceArg::NewAxis, s(..)]).unwrap())
+        .try_mul(x.slice(&[chunkwise::SliceArg::NewAxis, s(..)]).unwrap())
         .unwrap();
     assert_eq!(y.shape(), vec![10, 10]);
     assert_eq!(tasks(&y), 4);
@@ -403,7 +403,7 @@ fn outer_product_with_new_axes_is_one_task_per_block() {
     let outer = r
         .slice(&[s(..), chunkwise::SliceArg::NewAxis])
         .unwrap()
-        .try_mul(&r.slice(&[chunkwise::SliceArg::NewAxis, s(..)]).unwrap())
+        .try_mul(r.slice(&[chunkwise::SliceArg::NewAxis, s(..)]).unwrap())
         .unwrap();
     same_values(&outer);
 }
