@@ -435,3 +435,38 @@ fn identity_slices_and_slice_chains_vanish() {
         x.slice(&[s(1010)]).unwrap().compute_dyn().unwrap()
     );
 }
+
+#[test]
+fn slices_move_below_transposes() {
+    let x = Array::random_uniform(&[400, 300, 20], &[100, 100, 10], 8).unwrap();
+    let y = x
+        .transpose(&[2, 0, 1])
+        .unwrap()
+        .slice(&[s(3), s(10..20), chunkwise::SliceArg::NewAxis, s(5)])
+        .unwrap();
+    // The slice and the transpose end in the random source: one layer, one task.
+    let opt = y.optimize().unwrap();
+    assert_eq!(
+        opt.num_layers().unwrap(),
+        1,
+        "{}",
+        layers_text(&[node(&opt)])
+    );
+    assert_eq!(tasks(&y), 1);
+    same_values(&y);
+    let m = Array::random_uniform(&[50, 60], &[10, 10], 8).unwrap();
+    let t = m
+        .t()
+        .unwrap()
+        .slice(&[
+            chunkwise::SliceArg::Range {
+                start: Some(40),
+                stop: Some(7),
+                step: Some(-3),
+            },
+            s(3..50),
+        ])
+        .unwrap();
+    same_values(&t);
+    assert_eq!(tasks(&t), tasks(&t.optimize().unwrap()));
+}

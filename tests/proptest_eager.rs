@@ -2103,6 +2103,19 @@ fn pass_configs() -> Vec<(String, PassManager)> {
         v.push((name.to_string(), PassManager::standard().only(&[name])));
     }
     v.push(("standard".to_string(), PassManager::standard()));
+    // The pipeline run again on its own output (graphs with inlined layers in them).
+    let twice = PassManager::standard().phase(
+        "again",
+        false,
+        vec![
+            Box::new(chunkwise_passes::slice_pushdown::SlicePushdown),
+            Box::new(chunkwise_passes::blockwise_fusion::BlockwiseFusion::default()),
+            Box::new(chunkwise_passes::root_fusion::RootFusion),
+            Box::new(chunkwise_passes::reduction_fusion::ReductionFusion),
+            Box::new(chunkwise_passes::cse::Cse),
+        ],
+    );
+    v.push(("standard+again".to_string(), twice));
     v
 }
 

@@ -18,7 +18,10 @@
 //! - **Sources**: `full`, `random` and `from-array` take any slice exactly, new axes
 //!   included (a random window keeps each element's value; `from-array` slices its data, a
 //!   view, no copy); `arange` takes a range.
-//! - Below elementwise work, new axes stay in a residual slice above the pushed one.
+//! - **Transposes**: `x.T[items]` becomes `(x[items'])'.T` with the items permuted (a
+//!   transpose computes nothing, so this never duplicates work).
+//! - Below elementwise work and transposes, new axes stay in a residual slice above the
+//!   pushed one.
 //!
 //! The pass is guarded by the cost model: when slices that overlap would together compute
 //! more than the layer they read ([`crate::Stats::cost`], shared layers counted once), the
@@ -64,6 +67,7 @@ impl Pass for SlicePushdown {
             }
             let pushed = match input.layer() {
                 Layer::Blockwise(b) if only_slices => push_elementwise(input, b, &core)?,
+                Layer::Transpose { input: x, perm } => push_transpose(x, perm, &core)?,
                 _ => None,
             };
             let Some(pushed) = pushed else {
@@ -154,6 +158,26 @@ fn push_elementwise(p: &Node, b: &Blockwise, core: &[SliceItem]) -> Result<Optio
         new_axes: vec![],
         kernel: b.kernel.clone(),
     })?))
+}
+
+fn push_transpose(x: &Node, perm: &[usize], core: &[SliceItem]) -> Result<Option<Node>, IrError> {
+    // Output axis i of the transpose is axis perm[i] of x.
+    let mut items = vec![SliceItem::NewAxis; perm.len()];
+    for (i, &p) in perm.iter().enumerate() {
+        items[p] = core[i];
+    }
+    let kept: Vec<usize> = (0..perm.len())
+        .filter(|&j| !matches!(items[j], SliceItem::Index { .. }))
+        .collect();
+    let new_perm: Vec<usize> = perm
+        .iter()
+        .filter_map(|p| kept.iter().position(|k| k == p))
+        .collect();
+    let sliced = slice_of(x, items)?;
+    if new_perm.iter().enumerate().all(|(i, &p)| i == p) {
+        return Ok(Some(sliced));
+    }
+    Ok(Some(Node::transpose(sliced, new_perm)?))
 }
 
 fn push_source(src: &Node, core: &[SliceItem]) -> Result<Option<Node>, IrError> {
