@@ -91,6 +91,23 @@ fn snapshot_transpose_fusion() {
 }
 
 #[test]
+fn snapshot_transpose_blockwise() {
+    let m = Array::random_uniform(&[6, 6], &[3, 3], 2).unwrap();
+    let xt = &m + &m.t().unwrap();
+    insta::assert_snapshot!(
+        "transpose_blockwise_x_plus_xt",
+        before_after("transpose-blockwise", &[&xt])
+    );
+    let mm = m.t().unwrap().matmul(&m).unwrap();
+    insta::assert_snapshot!(
+        "transpose_blockwise_matmul",
+        before_after("transpose-blockwise", &[&mm])
+    );
+    same_values(&xt);
+    same_values(&mm);
+}
+
+#[test]
 fn snapshot_slice_pushdown() {
     let x = Array::random_uniform(&[1000, 1000], &[100, 100], 3).unwrap();
     let y = ((&x * 2.0).exp() + 1.0).slice(&[s(5), s(..10)]).unwrap();
@@ -105,6 +122,12 @@ fn snapshot_slice_pushdown() {
         "slice_pushdown_shared_node_stays",
         before_after("slice-pushdown", &[&e, &part])
     );
+    let t = x.t().unwrap().slice(&[s(3), s(..5)]).unwrap();
+    insta::assert_snapshot!(
+        "slice_pushdown_transpose",
+        before_after("slice-pushdown", &[&t])
+    );
+    same_values(&t);
     let a = Array::arange(0.0, 100.0, 1.0, 10).unwrap();
     let b = a
         .slice(&[chunkwise::SliceArg::Range {

@@ -438,18 +438,18 @@ fn emit_inline(n: &Node, coords: &[u64], base: usize, f: &mut dyn FnMut(usize, &
 /// broadcast axes at block 0).
 pub fn inline_inputs(inner: &Node, coords: &[u64], mut f: impl FnMut(usize, &Node, &[u64])) {
     if let Layer::Blockwise(b) = inner.layer() {
-        let mut c = Vec::with_capacity(coords.len());
+        // Layers have at most 32 dimensions: no allocation per task.
+        let mut c = [0u64; 32];
         for (k, (m, ind)) in b.inputs.iter().enumerate() {
-            c.clear();
             for (ax, s) in ind.iter().enumerate() {
                 let p = b.out_ind.iter().position(|t| t == s);
                 let nb = m.chunks().axis(ax).num_blocks();
-                c.push(match p {
+                c[ax] = match p {
                     Some(p) if nb > 1 => coords[p],
                     _ => 0,
-                });
+                };
             }
-            f(k, m, &c);
+            f(k, m, &c[..ind.len()]);
         }
     }
 }

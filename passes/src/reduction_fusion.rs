@@ -13,7 +13,7 @@
 //! blockwise fusion, so the inlined layer is a whole fused group.
 
 use crate::pass::{rewrite, Consumers, Pass, PassError};
-use crate::root_fusion::inline_inputs;
+use crate::root_fusion::with_inlined_inputs;
 use chunkwise_ir::{Kernel, Layer, Node};
 
 /// See the [module documentation](self).
@@ -31,7 +31,7 @@ impl Pass for ReductionFusion {
             if !matches!(n.layer(), Layer::Reduction(_)) {
                 return Ok(None);
             }
-            inline_inputs(orig, &n, |m| {
+            with_inlined_inputs(orig, &n, |m| {
                 let elementwise = matches!(m.layer(), Layer::Blockwise(b)
                     if matches!(b.kernel, Kernel::Program(_)) && b.new_axes.is_empty());
                 (elementwise || m.is_source()) && consumers.only_user(m, orig)

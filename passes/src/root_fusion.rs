@@ -50,7 +50,7 @@ pub(crate) fn takes_inline(user: &Node) -> bool {
 }
 
 /// Rebuilds `n` (original `orig`) with the inputs accepted by `inline_it` inlined.
-pub(crate) fn inline_inputs(
+pub(crate) fn with_inlined_inputs(
     orig: &Node,
     n: &Node,
     mut inline_it: impl FnMut(&Node) -> bool,
@@ -86,7 +86,7 @@ impl Pass for RootFusion {
     fn run(&self, outputs: &[Node]) -> Result<Vec<Node>, PassError> {
         let consumers = Consumers::of(outputs);
         rewrite(self.name(), outputs, |orig, n| {
-            inline_inputs(orig, &n, |m| {
+            with_inlined_inputs(orig, &n, |m| {
                 m.is_source()
                     && consumers.only_user(m, orig)
                     && (matches!(m.layer(), Layer::Full { .. }) || read_once(m, orig))

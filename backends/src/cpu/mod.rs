@@ -164,7 +164,8 @@ fn direct_inputs(stage: &Stage, coords: &[u64], deps: &[Value]) -> Result<Vec<Va
     let mut out = Vec::new();
     let mut cursor = 0;
     let mut err = None;
-    let mut scratch = Scratch::default();
+    // The thread's scratch buffers, taken for the walk (inlined layers do not use them).
+    let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
     stage.for_each_input(coords, &mut scratch, |slot, c| {
         if err.is_some() {
             return;
@@ -183,6 +184,7 @@ fn direct_inputs(stage: &Stage, coords: &[u64], deps: &[Value]) -> Result<Vec<Va
             Err(e) => err = Some(e),
         }
     });
+    SCRATCH.with(|s| *s.borrow_mut() = scratch);
     match err {
         Some(e) => Err(e),
         None => Ok(out),
