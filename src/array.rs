@@ -863,6 +863,40 @@ impl Array {
     }
 }
 
+/// Optimizes several arrays' graphs together (as `dask.optimize` does): shared work stays
+/// shared, and a layer that one array needs whole is not fused away from another.
+///
+/// ```
+/// use chunkwise::{optimize, Array};
+/// let x = Array::random_uniform(&[100], &[10], 1).unwrap();
+/// let y = &x + 1.0;
+/// let (a, b) = (y.sum(None, false).unwrap(), &y * 2.0);
+/// let opt = optimize(&[&a, &b]).unwrap();
+/// assert_eq!(opt.len(), 2);
+/// // y is read by both: it stays one layer that both read.
+/// assert_eq!(chunkwise::plan_all(&[&a, &b]).unwrap().len(), 10 + 10 + 10 + 3 + 1);
+/// ```
+pub fn optimize(arrays: &[&Array]) -> Result<Vec<Array>> {
+    let nodes = arrays
+        .iter()
+        .map(|a| a.node().cloned())
+        .collect::<Result<Vec<_>>>()?;
+    Ok(crate::compute::optimize(&nodes, None)?
+        .outputs
+        .into_iter()
+        .map(Array::from_node)
+        .collect())
+}
+
+/// The task graph that computing several arrays together runs (optimized, then lowered).
+pub fn plan_all(arrays: &[&Array]) -> Result<TaskGraph> {
+    let nodes = arrays
+        .iter()
+        .map(|a| a.node().cloned())
+        .collect::<Result<Vec<_>>>()?;
+    crate::compute::plan(&nodes, None)
+}
+
 /// Computes several arrays at once, sharing common work.
 pub fn compute_all(arrays: &[&Array], opts: &ComputeOptions<'_>) -> Result<Vec<DynArray>> {
     let nodes = arrays

@@ -26,7 +26,7 @@ pub mod compute;
 mod error;
 pub mod npy;
 
-pub use array::{compute_all, s, Array, Operand};
+pub use array::{compute_all, optimize, plan_all, s, Array, Operand};
 pub use chunkwise_ir::program::{BinaryOp, CmpOp, UnaryOp};
 pub use chunkwise_ir::slice::SliceArg;
 pub use chunkwise_ir::{DType, Distribution, DynArray, Element, ReduceOp, Scalar};

@@ -36,7 +36,8 @@ fn json_report_has_every_pass_and_the_lowered_count() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["report"]["initial"]["layers"], 5);
     assert_eq!(v["lowered_tasks"], 10 + 3 + 1);
-    assert_eq!(v["unoptimized_tasks"], 4 * 10 + 10 + 3 + 1);
+    assert_eq!(v["unoptimized_tasks_estimate"], 4 * 10 + 10 + 3 + 1);
+    assert_eq!(v["needed_blocks"][0]["needed"], 1);
     let records = v["report"]["records"].as_array().unwrap();
     for pass in chunkwise::PassManager::standard().pass_names() {
         assert!(records.iter().any(|r| r["pass"] == pass), "{pass} missing");
@@ -54,9 +55,10 @@ fn text_table_and_graphs_after_each_pass() {
     assert!(out.contains("blockwise-fusion"), "{out}");
     assert!(out.contains("--- after reduction-fusion"), "{out}");
     assert!(
-        out.contains("lowered: 14 tasks (54 without optimization)"),
+        out.contains("lowered: 14 tasks (54 estimated without optimization)"),
         "{out}"
     );
+    assert!(out.contains("culling: needed blocks"), "{out}");
     let (ok, out, _) = explain(&[path.to_str().unwrap(), "--without", "reduction-fusion"]);
     assert!(ok);
     assert!(!out.contains("reduction-fusion"), "{out}");
@@ -82,4 +84,24 @@ fn bad_input_is_a_clean_error() {
     assert!(err.contains("/nonexistent/graph.json"), "{err}");
     std::fs::remove_file(path).ok();
     std::fs::remove_file(bad).ok();
+}
+
+#[test]
+fn huge_graphs_are_explained_without_lowering_everything() {
+    let x = Array::ones(&[10_000_000_000], &[10], chunkwise::DType::F64).unwrap() + 1.0;
+    let first = x.slice(&[chunkwise::s(0)]).unwrap();
+    let path = std::env::temp_dir().join(format!(
+        "chunkwise-explain-{}-huge.json",
+        std::process::id()
+    ));
+    std::fs::write(
+        &path,
+        serial::to_json(&[x.node().unwrap().clone(), first.node().unwrap().clone()]),
+    )
+    .unwrap();
+    let (ok, out, err) = explain(&[path.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("not lowered: about 1000000001 tasks"), "{out}");
+    assert!(out.contains(": 1000000000 of 1000000000"), "{out}");
+    std::fs::remove_file(path).ok();
 }

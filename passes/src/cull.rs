@@ -84,12 +84,10 @@ pub fn needed_blocks(outputs: &[Node]) -> Needed {
         join(&mut needed.boxes, o, full_box(o));
     }
     for n in topo_order(outputs).iter().rev() {
+        // Boxes are never empty (`join` drops empty ones).
         let Some(b) = needed.boxes.get(&n.id()).cloned() else {
             continue;
         };
-        if b.iter().any(|r| r.start >= r.end) && n.ndim() > 0 {
-            continue;
-        }
         for (m, mb) in input_boxes(n, &b) {
             join(&mut needed.boxes, &m, mb);
         }

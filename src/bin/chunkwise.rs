@@ -162,17 +162,33 @@ fn explain(graph: &Path, graphs: bool, json: bool, without: &[String]) -> Result
         pm = pm.without(w);
     }
     let optimized = chunkwise::compute::optimize(&nodes, Some(&pm))?;
-    let t0 = Instant::now();
-    let lowered = chunkwise_passes::lower(&optimized.outputs)?;
-    let lower_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let unoptimized = chunkwise_passes::lower(&nodes)?.len();
+    let report = &optimized.report;
+    // Lower only graphs of a size worth listing (the statistics are estimates without it).
+    let lowered = if report.last().tasks <= 50_000_000 {
+        let t0 = Instant::now();
+        let g = chunkwise_passes::lower(&optimized.outputs)?;
+        Some((g.len(), g.deps.len(), t0.elapsed().as_secs_f64() * 1e3))
+    } else {
+        None
+    };
+    // Layer-level culling: the needed blocks of every layer that runs tasks.
+    let needed = chunkwise_passes::cull::needed_blocks(&optimized.outputs);
+    let culling: Vec<(String, u64, u64)> = chunkwise_ir::layer::dep_order(&optimized.outputs)
+        .iter()
+        .map(|n| (n.label(), needed.blocks(n), n.chunks().total_blocks()))
+        .collect();
     if json {
         let v = serde_json::json!({
             "graph": graph.display().to_string(),
-            "report": optimized.report,
-            "lowered_tasks": lowered.len(),
-            "unoptimized_tasks": unoptimized,
-            "lower_ms": lower_ms,
+            "report": report,
+            "lowered_tasks": lowered.map(|l| l.0),
+            "lowered_dependencies": lowered.map(|l| l.1),
+            "lower_ms": lowered.map(|l| l.2),
+            "unoptimized_tasks_estimate": report.initial.tasks,
+            "needed_blocks": culling
+                .iter()
+                .map(|(l, n, t)| serde_json::json!({"layer": l, "needed": n, "blocks": t}))
+                .collect::<Vec<_>>(),
         });
         println!(
             "{}",
@@ -181,15 +197,23 @@ fn explain(graph: &Path, graphs: bool, json: bool, without: &[String]) -> Result
         return Ok(());
     }
     println!("{}", dump::layers_text(&nodes));
-    print!("{}", optimized.report.table());
-    println!(
-        "lowered: {} tasks ({} without optimization), {} dependencies, in {lower_ms:.2} ms",
-        lowered.len(),
-        unoptimized,
-        lowered.deps.len()
-    );
+    print!("{}", report.table());
+    match lowered {
+        Some((tasks, deps, ms)) => println!(
+            "lowered: {tasks} tasks ({} estimated without optimization), {deps} dependencies, in {ms:.2} ms",
+            report.initial.tasks
+        ),
+        None => println!(
+            "not lowered: about {} tasks (estimate)",
+            report.last().tasks
+        ),
+    }
+    println!("\nculling: needed blocks of each layer that runs tasks");
+    for (label, n, total) in &culling {
+        println!("  {label}: {n} of {total}");
+    }
     if graphs {
-        for r in optimized.report.records.iter().filter(|r| r.changed) {
+        for r in report.records.iter().filter(|r| r.changed) {
             println!("\n--- after {} (round {}) ---", r.pass, r.round);
             print!("{}", r.graph.as_deref().unwrap_or(""));
         }
