@@ -493,3 +493,29 @@ fn slices_move_below_transposes() {
     same_values(&t);
     assert_eq!(tasks(&t), tasks(&t.optimize().unwrap()));
 }
+
+#[test]
+fn deep_chains_fuse_and_slices_move_down_them_in_one_pass() {
+    let x = x1d(1000, 100);
+    let mut y = x.clone();
+    for i in 0..2000 {
+        y = &y + (i % 7) as f64 * 1e-3;
+    }
+    assert_eq!(tasks(&y), 10);
+    same_values(&y);
+    let z = y.slice(&[s(5)]).unwrap();
+    let out = PassManager::standard()
+        .with_stats(true)
+        .run(&[node(&z)])
+        .unwrap();
+    assert!(out.report.unfinished.is_empty());
+    let pushes = out
+        .report
+        .records
+        .iter()
+        .filter(|r| r.pass == "slice-pushdown" && r.changed)
+        .count();
+    assert_eq!(pushes, 1);
+    assert_eq!(tasks(&z), 1);
+    same_values(&z);
+}

@@ -84,21 +84,25 @@ impl Consumers {
     }
 }
 
+/// The rewritten version of every node visited so far, by original id.
+pub type Rewritten = FxHashMap<NodeId, Node>;
+
 /// Rebuilds the graph bottom-up: every node is first rebuilt on its rewritten inputs, then
-/// `rule(original, rebuilt)` may replace it (returning `None` keeps it). A replacement whose
-/// metadata differs from the original is ignored, so a faulty rule cannot change results'
-/// shapes. Each node is visited once (memoized by id).
+/// `rule(original, rebuilt, rewritten)` may replace it (returning `None` keeps it);
+/// `rewritten` maps every node before it (all of its inputs, transitively) to its new
+/// version. A replacement whose metadata differs from the original is ignored, so a faulty
+/// rule cannot change results' shapes. Each node is visited once (memoized by id).
 pub fn rewrite(
     pass: &'static str,
     outputs: &[Node],
-    mut rule: impl FnMut(&Node, Node) -> Result<Option<Node>, IrError>,
+    mut rule: impl FnMut(&Node, Node, &Rewritten) -> Result<Option<Node>, IrError>,
 ) -> Result<Vec<Node>, PassError> {
     let err = |source| PassError::Ir { pass, source };
-    let mut new: FxHashMap<NodeId, Node> = FxHashMap::default();
+    let mut new = Rewritten::default();
     for n in topo_order(outputs) {
         let inputs: Vec<Node> = n.inputs().iter().map(|m| new[&m.id()].clone()).collect();
         let rebuilt = n.with_inputs(&inputs).map_err(err)?;
-        let out = match rule(&n, rebuilt.clone()).map_err(err)? {
+        let out = match rule(&n, rebuilt.clone(), &new).map_err(err)? {
             Some(r) if r.meta() == n.meta() => r,
             _ => rebuilt,
         };

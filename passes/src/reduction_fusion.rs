@@ -27,7 +27,7 @@ impl Pass for ReductionFusion {
 
     fn run(&self, outputs: &[Node]) -> Result<Vec<Node>, PassError> {
         let consumers = Consumers::of(outputs);
-        rewrite(self.name(), outputs, |orig, n| {
+        rewrite(self.name(), outputs, |orig, n, _| {
             if !matches!(n.layer(), Layer::Reduction(_)) {
                 return Ok(None);
             }

@@ -85,7 +85,7 @@ impl Pass for RootFusion {
 
     fn run(&self, outputs: &[Node]) -> Result<Vec<Node>, PassError> {
         let consumers = Consumers::of(outputs);
-        rewrite(self.name(), outputs, |orig, n| {
+        rewrite(self.name(), outputs, |orig, n, _| {
             with_inlined_inputs(orig, &n, |m| {
                 m.is_source()
                     && consumers.only_user(m, orig)

@@ -26,7 +26,7 @@ impl Pass for SliceFusion {
     }
 
     fn run(&self, outputs: &[Node]) -> Result<Vec<Node>, PassError> {
-        rewrite(self.name(), outputs, |_, n| {
+        rewrite(self.name(), outputs, |_, n, _| {
             let Layer::Slice { input, items } = n.layer() else {
                 return Ok(None);
             };

@@ -13,8 +13,9 @@
 //! - **Elementwise** (a blockwise program with broadcasting): each input is sliced by the
 //!   items of its own axes (a broadcast axis keeps its one element), integer-indexed axes
 //!   leave the index notation. Only when *every* consumer of the blockwise layer is a slice
-//!   and it is not a requested output: pushing below a layer that is also used whole would
-//!   compute the region twice.
+//!   (or another elementwise layer that qualifies, so a slice moves down a whole chain in
+//!   one pass) and it is not a requested output: pushing below a layer that is also used
+//!   whole would compute the region twice.
 //! - **Sources**: `full`, `random` and `from-array` take any slice exactly, new axes
 //!   included (a random window keeps each element's value; `from-array` slices its data, a
 //!   view, no copy); `arange` takes a range.
@@ -27,10 +28,13 @@
 //! more than the layer they read ([`crate::Stats::cost`], shared layers counted once), the
 //! pass manager keeps the graph as it was.
 
-use crate::pass::{rewrite, Consumers, Pass, PassError};
+use crate::pass::{rewrite, Consumers, Pass, PassError, Rewritten};
 use chunkwise_ir::slice::{compose, SliceItem};
-use chunkwise_ir::{with_array, Blockwise, Element, IrError, Kernel, Layer, Node, Window};
+use chunkwise_ir::{
+    topo_order, with_array, Blockwise, Element, IrError, Kernel, Layer, Node, NodeId, Window,
+};
 use ndarray::SliceInfoElem;
+use rustc_hash::FxHashSet;
 
 /// See the [module documentation](self).
 #[derive(Debug, Default, Clone, Copy)]
@@ -46,17 +50,11 @@ impl Pass for SlicePushdown {
     }
 
     fn run(&self, outputs: &[Node]) -> Result<Vec<Node>, PassError> {
-        let consumers = Consumers::of(outputs);
-        rewrite(self.name(), outputs, |orig, n| {
+        let through = slice_only(outputs);
+        rewrite(self.name(), outputs, |orig, n, rewritten| {
             let Layer::Slice { input, items } = n.layer() else {
                 return Ok(None);
             };
-            let orig_input = orig.inputs()[0];
-            let only_slices = !consumers.is_output(orig_input)
-                && consumers
-                    .users(orig_input)
-                    .iter()
-                    .all(|u| matches!(u.layer(), Layer::Slice { .. }));
             let core: Vec<SliceItem> = items
                 .iter()
                 .copied()
@@ -65,8 +63,11 @@ impl Pass for SlicePushdown {
             if input.is_source() {
                 return push_source(input, items);
             }
+            let orig_input = orig.inputs()[0];
             let pushed = match input.layer() {
-                Layer::Blockwise(b) if only_slices => push_elementwise(input, b, &core)?,
+                _ if through.contains(&orig_input.id()) => {
+                    Some(push_elementwise(orig_input, &core, &through, rewritten)?)
+                }
                 Layer::Transpose { input: x, perm } => push_transpose(x, perm, &core)?,
                 _ => None,
             };
@@ -115,19 +116,50 @@ fn slice_of(x: &Node, items: Vec<SliceItem>) -> Result<Node, IrError> {
     Node::slice(x.clone(), items)
 }
 
-fn push_elementwise(p: &Node, b: &Blockwise, core: &[SliceItem]) -> Result<Option<Node>, IrError> {
-    if !matches!(b.kernel, Kernel::Program(_)) || !b.new_axes.is_empty() {
-        return Ok(None);
+/// The elementwise layers (programs without new axes) that every consumer reads through
+/// a slice: each consumer is a slice or another such layer, and the layer is not an output.
+/// A slice can move below all of them at once.
+fn slice_only(outputs: &[Node]) -> FxHashSet<NodeId> {
+    let consumers = Consumers::of(outputs);
+    let mut through = FxHashSet::default();
+    // Consumers come after their inputs in topological order: decide them first.
+    for n in topo_order(outputs).iter().rev() {
+        let elementwise = matches!(n.layer(), Layer::Blockwise(b)
+            if matches!(b.kernel, Kernel::Program(_)) && b.new_axes.is_empty());
+        let users = consumers.users(n);
+        if elementwise
+            && !consumers.is_output(n)
+            && !users.is_empty()
+            && users
+                .iter()
+                .all(|u| matches!(u.layer(), Layer::Slice { .. }) || through.contains(&u.id()))
+        {
+            through.insert(n.id());
+        }
     }
+    through
+}
+
+/// `p[core]` for an elementwise layer `p` (an original node), with the slice moved into its
+/// inputs: through the inputs in `through` as well, into sources, else as a slice of the
+/// input's rewritten version.
+fn push_elementwise(
+    p: &Node,
+    core: &[SliceItem],
+    through: &FxHashSet<NodeId>,
+    rewritten: &Rewritten,
+) -> Result<Node, IrError> {
+    let Layer::Blockwise(b) = p.layer() else {
+        unreachable!("`through` holds elementwise layers")
+    };
     let out_shape = p.shape();
     let mut inputs = Vec::with_capacity(b.inputs.len());
     for (m, ind) in &b.inputs {
         let mut items = Vec::with_capacity(ind.len());
         let mut new_ind = Vec::with_capacity(ind.len());
         for (ax, s) in ind.iter().enumerate() {
-            let Some(pos) = b.out_ind.iter().position(|t| t == s) else {
-                return Ok(None);
-            };
+            // Program inputs only use output symbols (no contraction).
+            let pos = b.out_ind.iter().position(|t| t == s).unwrap_or(0);
             let broadcast = m.shape()[ax] == 1 && out_shape[pos] != 1;
             let item = match core[pos] {
                 SliceItem::Range { .. } if broadcast => SliceItem::Range {
@@ -143,7 +175,20 @@ fn push_elementwise(p: &Node, b: &Blockwise, core: &[SliceItem]) -> Result<Optio
             }
             items.push(item);
         }
-        inputs.push((slice_of(m, items)?, new_ind));
+        let new_m = &rewritten[&m.id()];
+        let sliced = if is_identity(m, &items) {
+            new_m.clone()
+        } else if through.contains(&m.id()) {
+            push_elementwise(m, &items, through, rewritten)?
+        } else if new_m.is_source() {
+            match push_source(new_m, &items)? {
+                Some(x) => x,
+                None => slice_of(new_m, items)?,
+            }
+        } else {
+            slice_of(new_m, items)?
+        };
+        inputs.push((sliced, new_ind));
     }
     let out_ind = b
         .out_ind
@@ -152,12 +197,12 @@ fn push_elementwise(p: &Node, b: &Blockwise, core: &[SliceItem]) -> Result<Optio
         .filter(|(_, i)| !matches!(i, SliceItem::Index { .. }))
         .map(|(s, _)| *s)
         .collect();
-    Ok(Some(Node::blockwise(Blockwise {
+    Node::blockwise(Blockwise {
         out_ind,
         inputs,
         new_axes: vec![],
         kernel: b.kernel.clone(),
-    })?))
+    })
 }
 
 fn push_transpose(x: &Node, perm: &[usize], core: &[SliceItem]) -> Result<Option<Node>, IrError> {

@@ -19,7 +19,7 @@ impl Pass for TransposeFusion {
     }
 
     fn run(&self, outputs: &[Node]) -> Result<Vec<Node>, PassError> {
-        rewrite(self.name(), outputs, |_, n| {
+        rewrite(self.name(), outputs, |_, n, _| {
             let Layer::Transpose { input, perm } = n.layer() else {
                 return Ok(None);
             };
