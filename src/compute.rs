@@ -2,6 +2,7 @@
 //! -> parallel execution on the CPU backend -> assembled results.
 
 use crate::error::{Error, Result};
+use crate::trace::{TaskEvent, Trace};
 use chunkwise_backends::{cpu, KernelError, Value};
 use chunkwise_ir::grid::unravel_into;
 use chunkwise_ir::{with_dtype, DynArray, Element, Node, TaskGraph};
@@ -22,6 +23,8 @@ pub struct ComputeOptions<'a> {
     pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
     /// Set from another thread to stop the run ([`Error::Cancelled`]).
     pub cancel: Option<&'a AtomicBool>,
+    /// Records every task's layer, block, thread, times and output bytes.
+    pub trace: Option<&'a Trace>,
 }
 
 /// Optimizes the graph of `outputs` with `passes` (`None`: the standard pipeline).
@@ -51,7 +54,31 @@ pub fn run_graph(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Vec<Dyn
         .collect();
     let exec = |t: u32, inputs: &[Value]| -> Result<Value, KernelError> {
         let stage = &g.stages[g.task_stage[t as usize] as usize];
-        cpu::execute(stage, g.task_block[t as usize], inputs)
+        let Some(trace) = opts.trace else {
+            return cpu::execute(stage, g.task_block[t as usize], inputs);
+        };
+        let start = trace.now_us();
+        // A panicking task is recorded too, then the panic goes on to the runtime.
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cpu::execute(stage, g.task_block[t as usize], inputs)
+        }));
+        let end = trace.now_us();
+        let failed = !matches!(caught, Ok(Ok(_)));
+        trace.record(TaskEvent {
+            task: t,
+            label: stage.label(),
+            block: g.block_of(t),
+            thread: Trace::thread_id(),
+            start_us: start,
+            duration_us: end - start,
+            bytes: match &caught {
+                Ok(Ok(v)) => v.nbytes() as u64,
+                _ => 0,
+            },
+            deps: inputs.len(),
+            failed,
+        });
+        caught.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
     };
     let run = RunOptions {
         threads: opts.threads,

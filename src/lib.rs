@@ -25,11 +25,15 @@ pub mod array;
 pub mod compute;
 mod error;
 pub mod npy;
+pub mod trace;
+pub mod visualize;
 
 pub use array::{compute_all, optimize, plan_all, s, Array, Operand};
 pub use chunkwise_ir::program::{BinaryOp, CmpOp, UnaryOp};
 pub use chunkwise_ir::slice::SliceArg;
 pub use chunkwise_ir::{DType, Distribution, DynArray, Element, ReduceOp, Scalar};
 pub use chunkwise_passes::{PassManager, Report, Stats};
+pub use chunkwise_runtime::Progress;
 pub use compute::ComputeOptions;
 pub use error::{Error, Result};
+pub use trace::{TaskEvent, Trace};

@@ -1,7 +1,7 @@
 //! The `chunkwise` command: dump and run graph files, and a demo on built-in data.
 
 use chunkwise::compute::{assemble, plan, run_graph, ComputeOptions};
-use chunkwise::{s, Array, Error, PassManager};
+use chunkwise::{s, Array, Error, PassManager, Trace};
 use chunkwise_ir::{dump, serial, Node, TaskGraph};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -25,6 +25,16 @@ enum Format {
     Text,
     Dot,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Level {
+    /// The layers as built.
+    Layers,
+    /// The layers after the optimization passes.
+    Optimized,
+    /// The task graph that runs.
+    Tasks,
 }
 
 #[derive(Subcommand)]
@@ -74,6 +84,21 @@ enum Command {
         /// Run the graph as built, without optimization passes.
         #[arg(long)]
         no_optimize: bool,
+        /// Write a per-task trace (Chrome trace / Perfetto JSON) to this file.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+    },
+    /// Draw a graph file with Graphviz: `.dot` text, or `.svg`/`.png`/`.pdf` rendered by the
+    /// `dot` program (which must be installed for those).
+    Visualize {
+        /// Graph file.
+        graph: PathBuf,
+        /// Picture to write (.dot, .svg, .png or .pdf).
+        #[arg(long)]
+        out: PathBuf,
+        /// What to draw.
+        #[arg(long, value_enum, default_value = "layers")]
+        level: Level,
     },
     /// Build and run a workload on built-in random data, print counts and timings, and
     /// check the result.
@@ -90,6 +115,9 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// Write a per-task trace of the run (Chrome trace / Perfetto JSON) to this file.
+        #[arg(long)]
+        trace: Option<PathBuf>,
     },
 }
 
@@ -224,13 +252,49 @@ fn explain(graph: &Path, graphs: bool, json: bool, without: &[String]) -> Result
     Ok(())
 }
 
-fn run(
-    graph: &Path,
-    out: &[PathBuf],
+fn write_trace(trace: Option<&Trace>, path: Option<&Path>) -> Result<(), Error> {
+    if let (Some(t), Some(p)) = (trace, path) {
+        t.write(p).map_err(|e| Error::File {
+            path: p.display().to_string(),
+            message: e.to_string(),
+        })?;
+        eprintln!(
+            "trace of {} tasks written to {} (open it in https://ui.perfetto.dev or chrome://tracing)",
+            t.len(),
+            p.display()
+        );
+    }
+    Ok(())
+}
+
+fn visualize(graph: &Path, out: &Path, level: Level) -> Result<(), Error> {
+    let nodes = read_graph(graph)?;
+    let text = match level {
+        Level::Layers => dump::layers_dot(&nodes),
+        Level::Optimized => dump::layers_dot(&chunkwise::compute::optimize(&nodes, None)?.outputs),
+        Level::Tasks => dump::tasks_dot(&plan(&nodes, None)?),
+    };
+    chunkwise::visualize::write_dot(&text, out)?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+struct RunArgs<'a> {
+    out: &'a [PathBuf],
     threads: usize,
     quiet: bool,
     no_optimize: bool,
-) -> Result<(), Error> {
+    trace: Option<&'a Path>,
+}
+
+fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
+    let RunArgs {
+        out,
+        threads,
+        quiet,
+        no_optimize,
+        trace: trace_path,
+    } = args;
     let nodes = read_graph(graph)?;
     if out.len() != nodes.len() {
         return Err(Error::File {
@@ -251,12 +315,16 @@ fn run(
             pb.set_position(p.done);
         }
     };
+    let trace = trace_path.map(|_| Trace::new());
     let opts = ComputeOptions {
         threads,
         progress: Some(&cb),
+        trace: trace.as_ref(),
         ..ComputeOptions::default()
     };
-    let blocks = run_graph(&g, &opts)?;
+    let blocks = run_graph(&g, &opts);
+    write_trace(trace.as_ref(), trace_path)?;
+    let blocks = blocks?;
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
@@ -269,7 +337,13 @@ fn run(
     Ok(())
 }
 
-fn demo(size: u64, chunk: u64, write_graph: Option<&Path>, threads: usize) -> Result<(), Error> {
+fn demo(
+    size: u64,
+    chunk: u64,
+    write_graph: Option<&Path>,
+    threads: usize,
+    trace_path: Option<&Path>,
+) -> Result<(), Error> {
     println!(
         "chunkwise demo: a diamond of elementwise layers, a reduction and a slice of a huge array"
     );
@@ -321,14 +395,17 @@ fn demo(size: u64, chunk: u64, write_graph: Option<&Path>, threads: usize) -> Re
         }
     };
     let t1 = Instant::now();
+    let trace = trace_path.map(|_| Trace::new());
     let blocks = run_graph(
         &g,
         &ComputeOptions {
             threads,
             progress: Some(&cb),
+            trace: trace.as_ref(),
             ..ComputeOptions::default()
         },
     )?;
+    write_trace(trace.as_ref(), trace_path)?;
     let t_run = t1.elapsed();
     if let Some(pb) = &pb {
         pb.finish_and_clear();
@@ -421,7 +498,18 @@ fn main() -> ExitCode {
             threads,
             quiet,
             no_optimize,
-        } => run(&graph, &out, threads, quiet, no_optimize),
+            trace,
+        } => run(
+            &graph,
+            RunArgs {
+                out: &out,
+                threads,
+                quiet,
+                no_optimize,
+                trace: trace.as_deref(),
+            },
+        ),
+        Command::Visualize { graph, out, level } => visualize(&graph, &out, level),
         Command::Explain {
             graph,
             graphs,
@@ -433,7 +521,14 @@ fn main() -> ExitCode {
             chunk,
             write_graph,
             threads,
-        } => demo(size, chunk, write_graph.as_deref(), threads),
+            trace,
+        } => demo(
+            size,
+            chunk,
+            write_graph.as_deref(),
+            threads,
+            trace.as_deref(),
+        ),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,

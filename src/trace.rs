@@ -1,0 +1,147 @@
+//! Per-task traces of a run, in the Chrome trace / Perfetto JSON format.
+//!
+//! Pass a [`Trace`] in [`ComputeOptions::trace`](crate::ComputeOptions) and every task that
+//! runs records its layer, block, worker thread, start and end time and output bytes. Write it
+//! with [`Trace::write`] and open the file in `chrome://tracing` or <https://ui.perfetto.dev>.
+//!
+//! ```
+//! use chunkwise::{Array, ComputeOptions, Trace};
+//! let x = Array::random_uniform(&[1000], &[100], 1).unwrap();
+//! let y = (x.exp() * 2.0).sum(None, false).unwrap();
+//! let trace = Trace::new();
+//! y.compute_with::<f64>(&ComputeOptions { trace: Some(&trace), ..Default::default() }).unwrap();
+//! assert_eq!(trace.len(), y.plan().unwrap().len());
+//! let json: serde_json::Value = serde_json::from_str(&trace.to_chrome_json()).unwrap();
+//! assert!(json["traceEvents"].as_array().unwrap().len() >= trace.len());
+//! ```
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// One task of a traced run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskEvent {
+    /// Task id in the task graph.
+    pub task: u32,
+    /// Label of the task's layer (and reduction step).
+    pub label: String,
+    /// Block coordinates.
+    pub block: Vec<u64>,
+    /// Worker thread (small integers, in order of first use).
+    pub thread: usize,
+    /// Start, microseconds since the trace was created.
+    pub start_us: f64,
+    /// Duration, microseconds.
+    pub duration_us: f64,
+    /// Bytes of the task's output (array blocks and reduction states).
+    pub bytes: u64,
+    /// Number of dependencies.
+    pub deps: usize,
+    /// Whether the task failed.
+    pub failed: bool,
+}
+
+/// Collects [`TaskEvent`]s from a run (thread-safe; one lock per finished task).
+#[derive(Debug)]
+pub struct Trace {
+    t0: Instant,
+    events: Mutex<Vec<TaskEvent>>,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace::new()
+    }
+}
+
+static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static THREAD: usize = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Trace {
+    /// An empty trace; times are measured from now.
+    pub fn new() -> Trace {
+        Trace {
+            t0: Instant::now(),
+            events: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Microseconds since the trace was created.
+    pub(crate) fn now_us(&self) -> f64 {
+        self.t0.elapsed().as_secs_f64() * 1e6
+    }
+
+    /// A small id of the calling thread.
+    pub(crate) fn thread_id() -> usize {
+        THREAD.with(|t| *t)
+    }
+
+    pub(crate) fn record(&self, e: TaskEvent) {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(e);
+    }
+
+    /// The events so far, in order of completion.
+    pub fn events(&self) -> Vec<TaskEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether no task was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The trace in Chrome trace format: one complete (`"ph": "X"`) event per task, with
+    /// its block, bytes and dependency count in `args`, and a name for every worker thread.
+    pub fn to_chrome_json(&self) -> String {
+        let events = self.events();
+        let mut threads: Vec<usize> = events.iter().map(|e| e.thread).collect();
+        threads.sort_unstable();
+        threads.dedup();
+        let base = threads.first().copied().unwrap_or(0);
+        let mut out: Vec<serde_json::Value> = threads
+            .iter()
+            .map(|t| {
+                serde_json::json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": t - base,
+                    "args": {"name": format!("worker {}", t - base)}})
+            })
+            .collect();
+        out.extend(events.iter().map(|e| {
+            serde_json::json!({
+                "name": e.label, "cat": if e.failed { "failed" } else { "task" }, "ph": "X",
+                "ts": e.start_us, "dur": e.duration_us, "pid": 1, "tid": e.thread - base,
+                "args": {"task": e.task, "block": e.block, "bytes": e.bytes, "deps": e.deps},
+            })
+        }));
+        serde_json::to_string(&serde_json::json!({
+            "traceEvents": out,
+            "displayTimeUnit": "ms",
+            "otherData": {"producer": "chunkwise"},
+        }))
+        .expect("json values serialize")
+    }
+
+    /// Writes [`Trace::to_chrome_json`] to `path` (atomically: a temporary file renamed).
+    pub fn write(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
+        let path = path.as_ref();
+        let tmp = path.with_extension("json.partial");
+        std::fs::write(&tmp, self.to_chrome_json())?;
+        std::fs::rename(&tmp, path)
+    }
+}
