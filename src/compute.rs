@@ -4,11 +4,9 @@
 use crate::error::{Error, Result};
 use crate::trace::{TaskEvent, Trace};
 use chunkwise_backends::{cpu, KernelError, Value};
-use chunkwise_ir::grid::unravel_into;
-use chunkwise_ir::{with_dtype, DynArray, Element, Node, TaskGraph};
+use chunkwise_ir::{DynArray, Node, TaskGraph};
 use chunkwise_passes::{Optimized, PassManager};
 use chunkwise_runtime::{Dag, Progress, RunError, RunOptions};
-use ndarray::{ArrayD, IxDyn, SliceInfoElem};
 use std::sync::atomic::AtomicBool;
 
 /// Options of a computation.
@@ -43,6 +41,45 @@ pub fn plan(outputs: &[Node], passes: Option<&PassManager>) -> Result<TaskGraph>
 
 /// Runs a task graph and returns the blocks of each output (in the output's block order).
 pub fn run_graph(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Vec<DynArray>>> {
+    let values = run_graph_values(g, opts)?;
+    let mut out = Vec::with_capacity(g.outputs.len());
+    for (o, vs) in g.outputs.iter().zip(values) {
+        let blocks = vs
+            .into_iter()
+            .map(|v| match v {
+                Value::Array(a) => Ok(a),
+                other => Err(Error::Task {
+                    layer: g.stages[o.stage as usize].label(),
+                    block: vec![],
+                    inputs: vec![],
+                    source: KernelError::BadInput(format!("output is not an array: {other:?}")),
+                }),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.push(blocks);
+    }
+    Ok(out)
+}
+
+/// Optimizes, lowers and runs `outputs`; returns the values of each output's blocks.
+pub fn run_values(outputs: &[Node], opts: &ComputeOptions<'_>) -> Result<Vec<Vec<Value>>> {
+    run_graph_values(&plan(outputs, opts.passes)?, opts)
+}
+
+/// Labels of the layers a task reads (each once, in order).
+fn input_labels(g: &TaskGraph, task: u32) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for &d in g.deps_of(task) {
+        let l = g.stages[g.task_stage[d as usize] as usize].label();
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    out
+}
+
+/// Runs a task graph and returns the values of each output's blocks.
+pub fn run_graph_values(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Vec<Value>>> {
     let dag = Dag {
         offsets: &g.dep_offsets,
         deps: &g.deps,
@@ -89,40 +126,28 @@ pub fn run_graph(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Vec<Dyn
         RunError::Task { task, error } => Error::Task {
             layer: g.stages[g.task_stage[task as usize] as usize].label(),
             block: g.block_of(task),
+            inputs: input_labels(g, task),
             source: error,
         },
         RunError::Panicked { task, message } => Error::Panicked {
             layer: g.stages[g.task_stage[task as usize] as usize].label(),
             block: g.block_of(task),
+            inputs: input_labels(g, task),
             message,
         },
         RunError::Cancelled => Error::Cancelled,
         RunError::InvalidGraph(m) => Error::Task {
             layer: "task graph".into(),
             block: vec![],
+            inputs: vec![],
             source: KernelError::BadInput(m),
         },
     })?;
     let mut it = values.into_iter();
-    let mut out = Vec::with_capacity(g.outputs.len());
-    for o in &g.outputs {
-        let mut blocks = Vec::with_capacity(o.tasks.len());
-        for _ in &o.tasks {
-            let v = it.next().expect("one value per output task");
-            match v {
-                Value::Array(a) => blocks.push(a),
-                other => {
-                    return Err(Error::Task {
-                        layer: g.stages[o.stage as usize].label(),
-                        block: vec![],
-                        source: KernelError::BadInput(format!("output is not an array: {other:?}")),
-                    })
-                }
-            }
-        }
-        out.push(blocks);
-    }
-    Ok(out)
+    Ok(g.outputs
+        .iter()
+        .map(|o| it.by_ref().take(o.tasks.len()).collect())
+        .collect())
 }
 
 /// Computes `outputs` to in-memory arrays, sharing common work.
@@ -138,25 +163,10 @@ pub fn compute_nodes(outputs: &[Node], opts: &ComputeOptions<'_>) -> Result<Vec<
 
 /// Joins the blocks of `node` (all of them, C order) into one array.
 pub fn assemble(node: &Node, blocks: Vec<DynArray>) -> Result<DynArray> {
-    if blocks.len() == 1 {
-        return Ok(blocks.into_iter().next().expect("one block"));
-    }
-    let grid = node.chunks();
-    let nb = grid.num_blocks();
-    let shape: Vec<usize> = node.shape().iter().map(|&s| s as usize).collect();
-    let mut coords = vec![0u64; nb.len()];
-    with_dtype!(node.dtype(), T => {
-        let mut out = ArrayD::<T>::default(IxDyn(&shape));
-        for (i, b) in blocks.iter().enumerate() {
-            unravel_into(i as u64, &nb, &mut coords);
-            let src = T::unwrap_ref(b).ok_or_else(|| Error::DTypeMismatch { actual: b.dtype(), requested: T::DTYPE })?;
-            let info: Vec<SliceInfoElem> = grid
-                .block_ranges(&coords)
-                .iter()
-                .map(|r| SliceInfoElem::Slice { start: r.start as isize, end: Some(r.end as isize), step: 1 })
-                .collect();
-            out.slice_mut(info.as_slice()).assign(src);
-        }
-        Ok(DynArray::new(out))
+    cpu::gather::assemble(node.chunks(), node.dtype(), blocks).map_err(|source| Error::Task {
+        layer: node.label(),
+        block: vec![],
+        inputs: vec![],
+        source,
     })
 }

@@ -18,23 +18,31 @@ pub enum Error {
     #[error(transparent)]
     Pass(#[from] PassError),
     /// A task failed while running.
-    #[error("task {layer} block {block:?} failed: {source}")]
+    #[error("task {layer} block {block:?} failed: {source}{}", inputs_text(inputs))]
     Task {
-        /// Label of the failing layer (and reduction step).
+        /// Label of the failing layer (and reduction step); for a delayed call, its key
+        /// `name-key`.
         layer: String,
         /// Block coordinates.
         block: Vec<u64>,
+        /// Labels of the layers (or delayed calls) the task read.
+        inputs: Vec<String>,
         /// What went wrong.
         #[source]
         source: KernelError,
     },
     /// A task panicked (a bug in a kernel or a user closure); the run was stopped cleanly.
-    #[error("task {layer} block {block:?} panicked: {message}")]
+    #[error(
+        "task {layer} block {block:?} panicked: {message}{}",
+        inputs_text(inputs)
+    )]
     Panicked {
         /// Label of the failing layer.
         layer: String,
         /// Block coordinates.
         block: Vec<u64>,
+        /// Labels of the layers (or delayed calls) the task read.
+        inputs: Vec<String>,
         /// The panic message.
         message: String,
     },
@@ -60,6 +68,14 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+}
+
+fn inputs_text(inputs: &[String]) -> String {
+    if inputs.is_empty() {
+        String::new()
+    } else {
+        format!(" (inputs: {})", inputs.join(", "))
+    }
 }
 
 /// `Result` with [`enum@Error`].

@@ -23,6 +23,7 @@
 
 pub mod array;
 pub mod compute;
+pub mod delayed;
 mod error;
 pub mod npy;
 pub mod trace;

@@ -496,6 +496,7 @@ fn panicking_map_blocks_is_an_error_naming_the_layer() {
             layer,
             block,
             message,
+            ..
         }) => {
             assert!(layer.starts_with("explode"), "{layer}");
             assert_eq!(block, vec![4]);

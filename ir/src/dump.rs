@@ -14,7 +14,19 @@ fn detail(n: &Node) -> String {
             });
             format!(" seed={seed} {dist:?}{w}")
         }
-        Layer::Inline { .. } => String::new(),
+        Layer::Inline { .. } | Layer::FromDelayed { .. } => String::new(),
+        Layer::Task(t) => {
+            let values = t
+                .args
+                .iter()
+                .filter(|a| matches!(a, crate::delayed::TaskArg::Value(_)))
+                .count();
+            if values == 0 {
+                String::new()
+            } else {
+                format!(" +{values} values")
+            }
+        }
         Layer::Arange { start, step } => format!(" start={start} step={step}"),
         Layer::Blockwise(b) => {
             let ins: Vec<String> = b
@@ -76,15 +88,17 @@ pub fn layers_text(outputs: &[Node]) -> String {
             .iter()
             .map(|m| format!("%{}", idx[&m.id()]))
             .collect();
+        let meta = if n.is_task() {
+            "task".to_string()
+        } else {
+            format!("{} {:?} chunks {}", n.dtype(), n.shape(), n.chunks())
+        };
         let _ = writeln!(
             s,
-            "%{i} = {}({}){} : {} {:?} chunks {}",
+            "%{i} = {}({}){} : {meta}",
             n.label(),
             ins.join(", "),
-            detail(n),
-            n.dtype(),
-            n.shape(),
-            n.chunks()
+            detail(n)
         );
     }
     let outs: Vec<String> = outputs

@@ -10,6 +10,7 @@
 //! return a typed [`IrError`] on bad input; a node that exists is consistent.
 
 use crate::array::DynArray;
+use crate::delayed::{TaskArg, TaskFn, TaskLayer};
 use crate::dtype::{DType, Scalar};
 use crate::error::IrError;
 use crate::grid::{AxisChunks, ChunkGrid};
@@ -292,6 +293,14 @@ pub enum Layer {
         /// The computation done in the consumer's task.
         input: Node,
     },
+    /// One call of a Rust function on values of any type (the `delayed` API). Its meta is a
+    /// 0-dimensional grid (one block); its value is not an array.
+    Task(TaskLayer),
+    /// An array whose blocks are the values of tasks (C order over the grid).
+    FromDelayed {
+        /// One task per block.
+        parts: Vec<Node>,
+    },
 }
 
 /// A window of a larger array: the selection `items` of an array of shape `base`.
@@ -409,6 +418,15 @@ impl Node {
             | Layer::Transpose { input, .. }
             | Layer::Inline { input } => vec![input],
             Layer::Concatenate { inputs, .. } => inputs.iter().collect(),
+            Layer::Task(t) => t
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    TaskArg::Node(n) => Some(n),
+                    TaskArg::Value(_) => None,
+                })
+                .collect(),
+            Layer::FromDelayed { parts } => parts.iter().collect(),
         }
     }
 
@@ -474,6 +492,28 @@ impl Node {
             Layer::Transpose { perm, .. } => Node::transpose(one(), perm.clone()),
             Layer::Concatenate { axis, .. } => Node::concatenate(new.to_vec(), *axis),
             Layer::Inline { .. } => Node::inline(one()),
+            Layer::Task(t) => {
+                let mut it = new.iter();
+                let args = t
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        TaskArg::Node(_) => TaskArg::Node(it.next().expect("one per node").clone()),
+                        TaskArg::Value(v) => TaskArg::Value(v.clone()),
+                    })
+                    .collect();
+                Ok(Node::make(
+                    Layer::Task(TaskLayer {
+                        func: t.func.clone(),
+                        args,
+                        key: t.key,
+                    }),
+                    self.meta().clone(),
+                ))
+            }
+            Layer::FromDelayed { .. } => {
+                Node::from_delayed(new.to_vec(), self.chunks().clone(), self.dtype())
+            }
         }
     }
 
@@ -498,7 +538,63 @@ impl Node {
             Layer::Transpose { .. } => "transpose".into(),
             Layer::Concatenate { .. } => "concatenate".into(),
             Layer::Inline { input } => format!("inline {}", input.label()),
+            Layer::Task(t) => t.label(),
+            Layer::FromDelayed { .. } => "from-delayed".into(),
         }
+    }
+
+    /// Whether this node is a task (its value is not an array).
+    pub fn is_task(&self) -> bool {
+        matches!(self.layer(), Layer::Task(_))
+    }
+
+    /// A task: `func` called on `args` (see [`Layer::Task`]).
+    pub fn task(func: TaskFn, args: Vec<TaskArg>) -> Node {
+        let meta = Meta {
+            chunks: ChunkGrid::new(vec![]),
+            dtype: DType::Bool,
+        };
+        Node::make(
+            Layer::Task(TaskLayer {
+                func,
+                args,
+                key: crate::delayed::next_key(),
+            }),
+            meta,
+        )
+    }
+
+    /// A task layer rebuilt by a pass (task fusion), keeping its key and meta.
+    pub fn fused_task(t: TaskLayer, meta: Meta) -> Node {
+        Node::make(Layer::Task(t), meta)
+    }
+
+    /// An array of `dtype` cut into `chunks` whose blocks are the values of `parts` (tasks,
+    /// one per block in C order). Each task must produce a block of the right shape and
+    /// dtype; a task that does not fails with an error naming it.
+    pub fn from_delayed(
+        parts: Vec<Node>,
+        chunks: ChunkGrid,
+        dtype: DType,
+    ) -> Result<Node, IrError> {
+        check_dims(&chunks.shape(), "from_delayed")?;
+        if parts.len() as u64 != chunks.total_blocks() {
+            return Err(IrError::InvalidChunks(format!(
+                "{} delayed parts for a grid of {} blocks",
+                parts.len(),
+                chunks.total_blocks()
+            )));
+        }
+        if let Some(p) = parts.iter().find(|p| !p.is_task()) {
+            return Err(IrError::InvalidArgument(format!(
+                "from_delayed parts must be tasks, {} is not",
+                p.label()
+            )));
+        }
+        Ok(Node::make(
+            Layer::FromDelayed { parts },
+            Meta { chunks, dtype },
+        ))
     }
 
     /// A source of in-memory data cut into `chunks` (one size per axis).
@@ -974,6 +1070,21 @@ fn hash_layer(layer: &Layer, h: &mut FxHasher) {
             axis.hash(h);
         }
         Layer::Inline { input } => input.id().hash(h),
+        Layer::Task(t) => {
+            t.func.name.hash(h);
+            t.key.hash(h);
+            for a in &t.args {
+                match a {
+                    TaskArg::Node(n) => n.id().hash(h),
+                    TaskArg::Value(v) => (Arc::as_ptr(v) as *const () as usize).hash(h),
+                }
+            }
+        }
+        Layer::FromDelayed { parts } => {
+            for p in parts {
+                p.id().hash(h);
+            }
+        }
     }
 }
 

@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod array;
+pub mod delayed;
 pub mod dtype;
 pub mod dump;
 pub mod error;

@@ -123,6 +123,17 @@ enum NodeDef {
     Inline {
         input: usize,
     },
+    /// A delayed task: written for inspection (name and key), it cannot be read back (its
+    /// function is Rust code).
+    Task {
+        name: String,
+    },
+    FromDelayed {
+        dtype: DType,
+        shape: Vec<u64>,
+        chunks: Vec<AxisDef>,
+        parts: Vec<usize>,
+    },
 }
 
 fn axis_def(a: &AxisChunks) -> AxisDef {
@@ -301,6 +312,13 @@ pub fn to_json(outputs: &[Node]) -> String {
                 axis: *axis,
             },
             Layer::Inline { input } => NodeDef::Inline { input: r(input) },
+            Layer::Task(t) => NodeDef::Task { name: t.label() },
+            Layer::FromDelayed { parts } => NodeDef::FromDelayed {
+                dtype: n.dtype(),
+                shape: n.shape(),
+                chunks: grid_def(n.chunks()),
+                parts: parts.iter().map(r).collect(),
+            },
         };
         index.insert(n.id(), nodes.len());
         nodes.push(def);
@@ -474,5 +492,18 @@ fn build(def: NodeDef, prev: &[Node]) -> Result<Node, IrError> {
             Node::concatenate(inputs.into_iter().map(get).collect::<Result<_, _>>()?, axis)
         }
         NodeDef::Inline { input } => Node::inline(get(input)?),
+        NodeDef::Task { name } => Err(IrError::MalformedGraph(format!(
+            "delayed task {name} is Rust code and cannot be read from a graph file"
+        ))),
+        NodeDef::FromDelayed {
+            dtype,
+            shape,
+            chunks,
+            parts,
+        } => Node::from_delayed(
+            parts.into_iter().map(get).collect::<Result<_, _>>()?,
+            grid_from(&shape, &chunks)?,
+            dtype,
+        ),
     }
 }

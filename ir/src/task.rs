@@ -317,6 +317,20 @@ impl Stage {
                 scratch.coords = coords;
             }
             (Layer::Inline { .. }, _) => f(0, block),
+            // Every block of every node argument, arguments in order, blocks in C order.
+            (Layer::Task(_), _) => {
+                for (k, nb) in self.direct_nblocks.iter().enumerate() {
+                    scratch.ranges.clear();
+                    scratch.ranges.extend(nb.iter().map(|&n| 0..n));
+                    let ranges = std::mem::take(&mut scratch.ranges);
+                    odometer(&ranges, &mut scratch.odo, |c| f(k, c));
+                    scratch.ranges = ranges;
+                }
+            }
+            (Layer::FromDelayed { .. }, _) => {
+                let lin = ravel(block, &self.nblocks);
+                f(lin as usize, &[]);
+            }
             (Layer::Transpose { perm, .. }, _) => {
                 scratch.coords.clear();
                 scratch.coords.resize(perm.len(), 0);

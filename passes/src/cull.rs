@@ -133,6 +133,25 @@ pub fn input_boxes(n: &Node, b: &[Range<u64>]) -> Vec<(Node, BlockBox)> {
         | Layer::Random { .. }
         | Layer::Arange { .. } => vec![],
         Layer::Inline { input } => vec![(input.clone(), b.to_vec())],
+        // A task reads every block of its node arguments.
+        Layer::Task(_) => n
+            .inputs()
+            .into_iter()
+            .map(|m| (m.clone(), full_box(m)))
+            .collect(),
+        Layer::FromDelayed { parts } => {
+            let nb = n.chunks().num_blocks();
+            let mut coords = vec![0; nb.len()];
+            parts
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| {
+                    chunkwise_ir::grid::unravel_into(*k as u64, &nb, &mut coords);
+                    coords.iter().zip(b).all(|(c, r)| r.contains(c))
+                })
+                .map(|(_, p)| (p.clone(), vec![]))
+                .collect()
+        }
         Layer::Blockwise(bw) => bw
             .inputs
             .iter()

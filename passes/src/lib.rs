@@ -16,6 +16,7 @@
 //! | linear and diamond blockwise fusion | [`blockwise_fusion`] |
 //! | sources computed in their consumer's task | [`root_fusion`] |
 //! | elementwise work computed in a reduction's chunk step | [`reduction_fusion`] |
+//! | linear chains of delayed calls as one task | [`task_fusion`] |
 //!
 //! Culling is the block-demand analysis of [`cull`], applied by lowering.
 
@@ -32,6 +33,7 @@ pub mod root_fusion;
 pub mod slice_fusion;
 pub mod slice_pushdown;
 pub mod stats;
+pub mod task_fusion;
 pub mod transpose_blockwise;
 pub mod transpose_fusion;
 

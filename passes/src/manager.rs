@@ -6,7 +6,7 @@
 //! 1. **simplify**, to a fixed point: `cse`, `slice-fusion`, `transpose-fusion`,
 //!    `transpose-blockwise`, `slice-pushdown`. Node ids are content hashes, so "did anything change" is a
 //!    comparison of output ids.
-//! 2. **fuse**, once: `blockwise-fusion`, `root-fusion`, `reduction-fusion`.
+//! 2. **fuse**, once: `blockwise-fusion`, `root-fusion`, `reduction-fusion`, `task-fusion`.
 //!
 //! Culling needs no pass: it is the block-demand analysis of [`crate::cull`], which both the
 //! statistics and lowering apply.
@@ -31,6 +31,7 @@ use crate::root_fusion::RootFusion;
 use crate::slice_fusion::SliceFusion;
 use crate::slice_pushdown::SlicePushdown;
 use crate::stats::{stats, Stats};
+use crate::task_fusion::TaskFusion;
 use crate::transpose_blockwise::TransposeBlockwise;
 use crate::transpose_fusion::TransposeFusion;
 use chunkwise_ir::{dump, Node};
@@ -149,6 +150,7 @@ impl PassManager {
                     Box::new(BlockwiseFusion { limits }),
                     Box::new(RootFusion),
                     Box::new(ReductionFusion),
+                    Box::new(TaskFusion),
                 ],
             )
     }

@@ -84,3 +84,39 @@ pub fn gather(
         Ok(finish(Element::wrap(out.into_shared())))
     })
 }
+
+/// Joins the blocks of an array cut into `grid` (all blocks, C order) into one array.
+pub fn assemble(
+    grid: &chunkwise_ir::ChunkGrid,
+    dtype: DType,
+    blocks: Vec<DynArray>,
+) -> Result<DynArray, KernelError> {
+    if blocks.len() as u64 != grid.total_blocks() {
+        return Err(KernelError::BadInput(format!(
+            "{} blocks for a grid of {}",
+            blocks.len(),
+            grid.total_blocks()
+        )));
+    }
+    if blocks.len() == 1 {
+        return Ok(blocks.into_iter().next().expect("one block"));
+    }
+    let nb = grid.num_blocks();
+    let shape: Vec<usize> = grid.shape().iter().map(|&s| s as usize).collect();
+    let mut coords = vec![0u64; nb.len()];
+    chunkwise_ir::with_dtype!(dtype, T => {
+        let mut out = ArrayD::<T>::default(IxDyn(&shape));
+        for (i, b) in blocks.iter().enumerate() {
+            chunkwise_ir::grid::unravel_into(i as u64, &nb, &mut coords);
+            let src = T::unwrap_ref(b).ok_or_else(|| {
+                KernelError::BadInput(format!("a {} block in a {dtype} array", b.dtype()))
+            })?;
+            let mut view = out.view_mut();
+            for (ax, r) in grid.block_ranges(&coords).iter().enumerate() {
+                view.slice_axis_inplace(Axis(ax), Slice::from(r.start as usize..r.end as usize));
+            }
+            view.assign(src);
+        }
+        Ok(DynArray::new(out))
+    })
+}

@@ -12,6 +12,7 @@ pub mod sources;
 pub mod vmath;
 
 use crate::{KernelError, Value};
+use chunkwise_ir::delayed::{AnyValue, TaskArg, TaskLayer};
 use chunkwise_ir::grid::unravel_into;
 use chunkwise_ir::slice::SliceItem;
 use chunkwise_ir::task::{inline_inputs, Scratch};
@@ -279,6 +280,15 @@ pub fn execute(stage: &Stage, block: u64, deps: &[Value]) -> Result<Value, Kerne
             }
         },
         (Layer::Reduction(r), op) => return reduction(stage, r, op, &coords, inputs),
+        (Layer::Task(t), _) => return call_task(t, inputs).map(Value::Any),
+        (Layer::FromDelayed { parts }, _) => {
+            let v = first(inputs)?;
+            let part = &parts[chunkwise_ir::grid::ravel(&coords, &stage.nblocks) as usize];
+            delayed_block(v, node.dtype(), &out_shape()).map_err(|message| KernelError::User {
+                name: part.label(),
+                message,
+            })?
+        }
         (Layer::Slice { .. } | Layer::Rechunk { .. }, _) => {
             let ins = inputs.iter().map(array).collect::<Result<Vec<_>, _>>()?;
             SCRATCH.with(|s| {
@@ -305,6 +315,67 @@ pub fn execute(stage: &Stage, block: u64, deps: &[Value]) -> Result<Value, Kerne
         (Layer::Concatenate { .. } | Layer::Inline { .. }, _) => array(first(inputs)?)?.clone(),
     };
     Ok(Value::Array(arr))
+}
+
+/// Calls a task's function on its arguments: plain values as they are, task results as
+/// they are, arrays assembled from their blocks (dependencies in `for_each_input` order).
+fn call_task(t: &TaskLayer, deps: &[Value]) -> Result<AnyValue, KernelError> {
+    let mut it = deps.iter();
+    let mut missing = || KernelError::BadInput(format!("{}: missing input", t.label()));
+    let mut args: Vec<AnyValue> = Vec::with_capacity(t.args.len());
+    for a in &t.args {
+        args.push(match a {
+            TaskArg::Value(v) => v.clone(),
+            TaskArg::Node(m) if m.is_task() => match it.next().ok_or_else(&mut missing)? {
+                Value::Any(v) => v.clone(),
+                Value::Array(x) => Arc::new(x.clone()),
+                Value::State(_) => return Err(missing()),
+            },
+            TaskArg::Node(m) => {
+                let n = m.chunks().total_blocks() as usize;
+                let blocks = it
+                    .by_ref()
+                    .take(n)
+                    .map(|v| array(v).cloned())
+                    .collect::<Result<Vec<_>, _>>()?;
+                Arc::new(gather::assemble(m.chunks(), m.dtype(), blocks)?)
+            }
+        });
+    }
+    (t.func.f)(&args).map_err(|message| KernelError::User {
+        name: t.label(),
+        message,
+    })
+}
+
+/// A block of a `from_delayed` array from its task's value: a `DynArray` or an `ndarray`
+/// array of the array's element type, of the block's shape.
+fn delayed_block(
+    v: &Value,
+    dtype: chunkwise_ir::DType,
+    shape: &[usize],
+) -> Result<DynArray, String> {
+    let block = match v {
+        Value::Array(a) => a.clone(),
+        Value::Any(any) => match any.downcast_ref::<DynArray>() {
+            Some(a) => a.clone(),
+            None => {
+                chunkwise_ir::with_dtype!(dtype, T => match any.downcast_ref::<ndarray::ArrayD<T>>() {
+                    Some(a) => DynArray::new(a.clone()),
+                    None => return Err(format!("returned a value that is not a {dtype} array")),
+                })
+            }
+        },
+        Value::State(_) => return Err("returned a reduction state".into()),
+    };
+    if block.dtype() != dtype || block.shape() != shape {
+        return Err(format!(
+            "returned a {} block of shape {:?}, expected {dtype} {shape:?}",
+            block.dtype(),
+            block.shape()
+        ));
+    }
+    Ok(block)
 }
 
 fn first(inputs: &[Value]) -> Result<&Value, KernelError> {
