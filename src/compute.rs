@@ -80,6 +80,32 @@ fn input_labels(g: &TaskGraph, task: u32) -> Vec<String> {
 
 /// Runs a task graph and returns the values of each output's blocks.
 pub fn run_graph_values(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Vec<Value>>> {
+    let values = run_tasks(g, opts, false)?
+        .into_iter()
+        .collect::<Result<Vec<Value>>>()?;
+    let mut it = values.into_iter();
+    Ok(g.outputs
+        .iter()
+        .map(|o| it.by_ref().take(o.tasks.len()).collect())
+        .collect())
+}
+
+/// Runs a task graph where a failing task fails only what depends on it: per output block,
+/// its value or the error of the task that prevented it.
+pub fn run_graph_each(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Vec<Result<Value>>>> {
+    let mut it = run_tasks(g, opts, true)?.into_iter();
+    Ok(g.outputs
+        .iter()
+        .map(|o| it.by_ref().take(o.tasks.len()).collect())
+        .collect())
+}
+
+/// Runs the output tasks of `g`; with `keep_going`, failures fail only their dependents.
+fn run_tasks(
+    g: &TaskGraph,
+    opts: &ComputeOptions<'_>,
+    keep_going: bool,
+) -> Result<Vec<Result<Value>>> {
     let dag = Dag {
         offsets: &g.dep_offsets,
         deps: &g.deps,
@@ -122,7 +148,7 @@ pub fn run_graph_values(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<
         progress: opts.progress,
         cancel: opts.cancel,
     };
-    let values = chunkwise_runtime::execute(dag, &targets, exec, &run).map_err(|e| match e {
+    let error = |e: RunError<KernelError>| match e {
         RunError::Task { task, error } => Error::Task {
             layer: g.stages[g.task_stage[task as usize] as usize].label(),
             block: g.block_of(task),
@@ -142,12 +168,14 @@ pub fn run_graph_values(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<
             inputs: vec![],
             source: KernelError::BadInput(m),
         },
-    })?;
-    let mut it = values.into_iter();
-    Ok(g.outputs
-        .iter()
-        .map(|o| it.by_ref().take(o.tasks.len()).collect())
-        .collect())
+    };
+    if keep_going {
+        let each = chunkwise_runtime::execute_each(dag, &targets, exec, &run).map_err(error)?;
+        Ok(each.into_iter().map(|r| r.map_err(error)).collect())
+    } else {
+        let values = chunkwise_runtime::execute(dag, &targets, exec, &run).map_err(error)?;
+        Ok(values.into_iter().map(Ok).collect())
+    }
 }
 
 /// Computes `outputs` to in-memory arrays, sharing common work.

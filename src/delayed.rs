@@ -155,6 +155,47 @@ pub fn compute_all(nodes: &[&Node], opts: &ComputeOptions<'_>) -> Result<Vec<Any
         .collect()
 }
 
+/// Computes several delayed values together, where a failing call fails only the values
+/// that depend on it: every independent call still runs, and each value comes back with
+/// its own result.
+///
+/// ```
+/// use chunkwise::{delayed, delayed::compute_each, ComputeOptions};
+/// fn half(x: &i64) -> Result<i64, String> {
+///     if x % 2 == 0 { Ok(x / 2) } else { Err(format!("{x} is odd")) }
+/// }
+/// let parts: Vec<_> = [4, 7, 10].into_iter().map(|x| delayed!(try half(x))).collect();
+/// let out = compute_each(&parts, &ComputeOptions::default()).unwrap();
+/// assert_eq!(*out[0].as_ref().unwrap().as_ref(), 2);
+/// assert!(out[1].as_ref().unwrap_err().to_string().contains("7 is odd"));
+/// assert_eq!(*out[2].as_ref().unwrap().as_ref(), 5);
+/// ```
+pub fn compute_each<T: Send + Sync + 'static>(
+    values: &[Delayed<T>],
+    opts: &ComputeOptions<'_>,
+) -> Result<Vec<Result<Arc<T>>>> {
+    let nodes: Vec<Node> = values.iter().map(|d| d.node.clone()).collect();
+    if let Some(n) = nodes.iter().find(|n| !n.is_task()) {
+        return Err(chunkwise_ir::IrError::InvalidArgument(format!(
+            "compute_each takes delayed calls; {} is an array",
+            n.label()
+        ))
+        .into());
+    }
+    let g = crate::compute::plan(&nodes, opts.passes)?;
+    let each = crate::compute::run_graph_each(&g, opts)?;
+    Ok(each
+        .into_iter()
+        .zip(values)
+        .map(|(mut blocks, d)| match blocks.pop() {
+            Some(Ok(Value::Any(v))) => downcast(v, &d.node),
+            Some(Ok(other)) => downcast(Arc::new(other) as AnyValue, &d.node),
+            Some(Err(e)) => Err(e),
+            None => Err(Error::Cancelled),
+        })
+        .collect())
+}
+
 /// Computes two delayed values of different types together.
 pub fn compute2<A, B>(a: &Delayed<A>, b: &Delayed<B>) -> Result<(Arc<A>, Arc<B>)>
 where

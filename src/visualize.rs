@@ -12,7 +12,7 @@
 
 use crate::error::{Error, Result};
 use crate::Array;
-use chunkwise_ir::dump;
+use chunkwise_ir::{dump, Node};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -39,12 +39,15 @@ pub fn dot(arrays: &[&Array], level: Level) -> Result<String> {
         .iter()
         .map(|a| a.node().cloned())
         .collect::<Result<Vec<_>>>()?;
+    dot_nodes(&nodes, level)
+}
+
+/// The DOT text of any graph (arrays, delayed calls, or both) at `level`.
+pub fn dot_nodes(nodes: &[Node], level: Level) -> Result<String> {
     Ok(match level {
-        Level::Layers => dump::layers_dot(&nodes),
-        Level::OptimizedLayers => {
-            dump::layers_dot(&crate::compute::optimize(&nodes, None)?.outputs)
-        }
-        Level::Tasks => dump::tasks_dot(&crate::compute::plan(&nodes, None)?),
+        Level::Layers => dump::layers_dot(nodes),
+        Level::OptimizedLayers => dump::layers_dot(&crate::compute::optimize(nodes, None)?.outputs),
+        Level::Tasks => dump::tasks_dot(&crate::compute::plan(nodes, None)?),
     })
 }
 
@@ -53,6 +56,12 @@ pub fn dot(arrays: &[&Array], level: Level) -> Result<String> {
 /// error that says how to install it (and nothing is written).
 pub fn visualize(arrays: &[&Array], level: Level, path: impl AsRef<Path>) -> Result<()> {
     write_dot(&dot(arrays, level)?, path.as_ref())
+}
+
+/// [`visualize`] for any graph: delayed values' nodes ([`crate::delayed::Delayed::node`]),
+/// arrays' nodes, or both.
+pub fn visualize_nodes(nodes: &[Node], level: Level, path: impl AsRef<Path>) -> Result<()> {
+    write_dot(&dot_nodes(nodes, level)?, path.as_ref())
 }
 
 /// Writes DOT text to `path`, rendering it by the file's extension (see [`visualize`]).

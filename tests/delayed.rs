@@ -227,3 +227,73 @@ fn linear_chains_fuse_into_one_task() {
     let e = delayed!(inc(&c)).compute().unwrap_err().to_string();
     assert!(e.contains(&key) && e.contains("5 is too large"), "{e}");
 }
+
+#[test]
+fn independent_work_survives_a_failure() {
+    use chunkwise::delayed::compute_each;
+    static RAN: AtomicUsize = AtomicUsize::new(0);
+    fn work(x: &i64) -> Result<i64, String> {
+        RAN.fetch_add(1, Ordering::SeqCst);
+        if *x == 3 {
+            Err("three is not allowed".into())
+        } else {
+            Ok(x * 10)
+        }
+    }
+    let parts: Vec<Delayed<i64>> = (0..6).map(|x| delayed!(try work(x))).collect();
+    let sums: Vec<Delayed<i64>> = parts.iter().map(|p| delayed!(add(p, 1))).collect();
+    let out = compute_each(
+        &sums,
+        &ComputeOptions {
+            threads: 3,
+            ..ComputeOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(RAN.load(Ordering::SeqCst), 6, "every independent call ran");
+    for (x, r) in out.iter().enumerate() {
+        if x == 3 {
+            let e = r.as_ref().unwrap_err().to_string();
+            assert!(
+                e.contains(&parts[3].key()) && e.contains("three is not allowed"),
+                "{e}"
+            );
+        } else {
+            assert_eq!(**r.as_ref().unwrap(), x as i64 * 10 + 1);
+        }
+    }
+}
+
+#[test]
+fn delayed_graphs_are_drawn_and_traced() {
+    use chunkwise::visualize::{dot_nodes, Level};
+    let a = delayed!(inc(1));
+    let b = delayed!(dec(&a));
+    let c = delayed!(add(&a, &b));
+    let text = dot_nodes(&[c.node().clone()], Level::Layers).unwrap();
+    assert!(
+        text.contains("delayed call") && text.contains("add-"),
+        "{text}"
+    );
+    assert_eq!(text.matches(" -> ").count(), 3);
+    let tasks = dot_nodes(&[c.node().clone()], Level::Tasks).unwrap();
+    assert!(tasks.starts_with("digraph"));
+    let trace = chunkwise::Trace::new();
+    c.compute_with(&ComputeOptions {
+        trace: Some(&trace),
+        ..ComputeOptions::default()
+    })
+    .unwrap();
+    let g = chunkwise::compute::plan(&[c.node().clone()], None).unwrap();
+    assert_eq!(trace.len(), g.len());
+    let v: serde_json::Value = serde_json::from_str(&trace.to_chrome_json()).unwrap();
+    assert_eq!(
+        v["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["ph"] == "X")
+            .count(),
+        g.len()
+    );
+}

@@ -122,17 +122,25 @@ pub fn layers_dot(outputs: &[Node]) -> String {
     );
     for (i, n) in order.iter().enumerate() {
         idx.insert(n.id(), i);
-        let label = format!(
-            "{}\\n{} {:?}\\nchunks {}",
-            dot_escape(&n.label()),
-            n.dtype(),
-            n.shape(),
-            n.chunks()
-        );
-        let extra = if outputs.iter().any(|o| o.id() == n.id()) {
-            ", peripheries=2"
+        let (label, shape) = if n.is_task() {
+            (
+                format!("{}\\ndelayed call", dot_escape(&n.label())),
+                "ellipse",
+            )
         } else {
-            ""
+            let l = format!(
+                "{}\\n{} {:?}\\nchunks {}",
+                dot_escape(&n.label()),
+                n.dtype(),
+                n.shape(),
+                n.chunks()
+            );
+            (l, "box")
+        };
+        let extra = if outputs.iter().any(|o| o.id() == n.id()) {
+            format!(", shape={shape}, peripheries=2")
+        } else {
+            format!(", shape={shape}")
         };
         let _ = writeln!(s, "  n{i} [label=\"{label}\"{extra}];");
         for m in n.inputs() {

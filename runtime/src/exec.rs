@@ -45,6 +45,11 @@ struct State<V, E> {
     error: Option<RunError<E>>,
     stop: bool,
     idle: usize,
+    /// With `keep_going`: per task, the index in `errors` of the failure that stopped it
+    /// (its own or an input's), or `NONE`.
+    failed: Vec<u32>,
+    /// With `keep_going`: every task failure, in the order observed.
+    errors: Vec<RunError<E>>,
 }
 
 struct Shared<'a, V, E, F> {
@@ -59,7 +64,12 @@ struct Shared<'a, V, E, F> {
     progress_step: u64,
     /// Last `done` value reported; serialises progress calls and keeps them monotone.
     reported: Mutex<u64>,
+    /// A failing task fails only what depends on it; independent tasks still run.
+    keep_going: bool,
 }
+
+/// Per output: its value, or the index of the failure that prevented it; and the failures.
+pub(crate) type Outcome<V, E> = (Vec<Result<V, usize>>, Vec<RunError<E>>);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -81,7 +91,8 @@ pub(crate) fn execute<V, E, F>(
     outputs: &[u32],
     exec: F,
     opts: &RunOptions<'_>,
-) -> Result<Vec<V>, RunError<E>>
+    keep_going: bool,
+) -> Result<Outcome<V, E>, RunError<E>>
 where
     V: Clone + Send + Sync,
     E: Send,
@@ -89,7 +100,7 @@ where
 {
     let plan = plan(dag, outputs).map_err(|e| RunError::InvalidGraph(e.0))?;
     if outputs.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let m = plan.order.len();
     let graph = compact(dag, plan.order, &plan.pos);
@@ -128,6 +139,8 @@ where
             error: None,
             stop: false,
             idle: 0,
+            failed: vec![NONE; m],
+            errors: Vec::new(),
         }),
         wake: Condvar::new(),
         total,
@@ -136,6 +149,7 @@ where
         progress: opts.progress,
         progress_step: (total / 1000).max(1),
         reported: Mutex::new(0),
+        keep_going,
     };
     if let Some(p) = shared.progress {
         p(Progress { done: 0, total });
@@ -167,14 +181,17 @@ where
             p(Progress { done: total, total });
         }
     }
-    Ok(outputs
+    let results = outputs
         .iter()
         .map(|&o| {
-            st.values[plan.pos[o as usize] as usize]
-                .clone()
-                .expect("output value present")
+            let p = plan.pos[o as usize] as usize;
+            match st.failed[p] {
+                NONE => Ok(st.values[p].clone().expect("output value present")),
+                k => Err(k as usize),
+            }
         })
-        .collect())
+        .collect();
+    Ok((results, std::mem::take(&mut st.errors)))
 }
 
 fn compact(dag: Dag<'_>, order: Vec<u32>, pos: &[u32]) -> Compact {
@@ -235,6 +252,11 @@ where
                     }
                 }
                 Ok(v) => released.push(v),
+                Err(e) if sh.keep_going && !st.stop => {
+                    let k = st.errors.len() as u32;
+                    st.errors.push(e);
+                    fail(sh, &mut st, p, k, &mut released);
+                }
                 Err(e) => {
                     if st.error.is_none() {
                         st.error = Some(e);
@@ -255,6 +277,10 @@ where
                 break None;
             }
             if let Some(Reverse(p)) = st.ready.pop() {
+                if st.failed[p as usize] != NONE {
+                    // An input failed: the task was counted when it was marked.
+                    continue;
+                }
                 break Some(p);
             }
             if st.done == sh.total {
@@ -328,6 +354,43 @@ fn complete<V, E, F>(
         if *c == 0 {
             st.ready.push(Reverse(d));
         }
+    }
+    if st.done == sh.total {
+        sh.wake.notify_all();
+    }
+}
+
+/// Marks task `p` and everything that depends on it as failed by failure `k`, counts them
+/// as done, and releases inputs nobody else needs.
+fn fail<V, E, F>(
+    sh: &Shared<'_, V, E, F>,
+    st: &mut State<V, E>,
+    p: u32,
+    k: u32,
+    released: &mut Vec<V>,
+) {
+    let mut stack = vec![p];
+    while let Some(q) = stack.pop() {
+        if st.failed[q as usize] != NONE {
+            continue;
+        }
+        st.failed[q as usize] = k;
+        st.done += 1;
+        for &d in sh.graph.deps(q) {
+            let c = &mut st.consumers[d as usize];
+            *c -= 1;
+            if *c == 0 && !sh.keep[d as usize] {
+                if let Some(v) = st.values[d as usize].take() {
+                    released.push(v);
+                }
+            }
+        }
+        stack.extend(
+            sh.graph
+                .dependents(q)
+                .iter()
+                .filter(|&&d| st.failed[d as usize] == NONE),
+        );
     }
     if st.done == sh.total {
         sh.wake.notify_all();

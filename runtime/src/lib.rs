@@ -210,5 +210,41 @@ where
     E: Send,
     F: Fn(u32, &[V]) -> Result<V, E> + Sync,
 {
-    exec::execute(dag, outputs, exec, opts)
+    let (values, mut errors) = exec::execute(dag, outputs, exec, opts, false)?;
+    values
+        .into_iter()
+        .map(|r| r.map_err(|k| errors.swap_remove(k)))
+        .collect()
+}
+
+/// Like [`execute`], but a failing task fails only the tasks that depend on it: every
+/// other task still runs, and each output gets its value or the error of the failure that
+/// prevented it (the first failing task among its dependencies). Cancellation and a
+/// malformed graph still fail the whole run.
+///
+/// ```
+/// use chunkwise_runtime::{execute_each, Dag, RunError, RunOptions};
+/// // Tasks 0 and 1 are independent; task 2 reads task 1, which fails.
+/// let dag = Dag { offsets: &[0, 0, 0, 1], deps: &[1] };
+/// let run = |t: u32, _: &[u32]| if t == 1 { Err("bad input") } else { Ok(t) };
+/// let out = execute_each(dag, &[0, 2], run, &RunOptions::default()).unwrap();
+/// assert_eq!(out[0], Ok(0));
+/// assert_eq!(out[1], Err(RunError::Task { task: 1, error: "bad input" }));
+/// ```
+pub fn execute_each<V, E, F>(
+    dag: Dag<'_>,
+    outputs: &[u32],
+    exec: F,
+    opts: &RunOptions<'_>,
+) -> Result<Vec<Result<V, RunError<E>>>, RunError<E>>
+where
+    V: Clone + Send + Sync,
+    E: Send + Clone,
+    F: Fn(u32, &[V]) -> Result<V, E> + Sync,
+{
+    let (values, errors) = exec::execute(dag, outputs, exec, opts, true)?;
+    Ok(values
+        .into_iter()
+        .map(|r| r.map_err(|k| errors[k].clone()))
+        .collect())
 }
