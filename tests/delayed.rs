@@ -301,7 +301,9 @@ fn delayed_graphs_are_drawn_and_traced() {
 #[test]
 fn readme_example() {
     use chunkwise::delayed::{call1, gather};
-    let parts: Vec<_> = (0..10).map(|i| delayed!(add(delayed!(inc(i)), 100))).collect();
+    let parts: Vec<_> = (0..10)
+        .map(|i| delayed!(add(delayed!(inc(i)), 100)))
+        .collect();
     let total = call1(
         "total",
         |v: &Vec<Arc<i64>>| v.iter().map(|x| **x).sum::<i64>(),

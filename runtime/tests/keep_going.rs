@@ -47,7 +47,9 @@ fn failures_fail_only_their_dependents() {
             offsets: &offsets,
             deps: &deps,
         };
-        let bad: HashSet<u32> = (0..n).filter(|t| (t * 7 + seed as u32).is_multiple_of(23)).collect();
+        let bad: HashSet<u32> = (0..n)
+            .filter(|t| (t * 7 + seed as u32).is_multiple_of(23))
+            .collect();
         // A task's value: 1 + the sum of its inputs (mod 2^32); failing tasks fail.
         let run = |t: u32, inputs: &[u32]| -> Result<u32, String> {
             if bad.contains(&t) {
