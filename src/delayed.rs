@@ -102,16 +102,19 @@ impl<T: Element> Delayed<ndarray::ArrayD<T>> {
     }
 }
 
-fn downcast<T: Send + Sync + 'static>(v: AnyValue, node: &Node) -> Result<Arc<T>> {
-    v.downcast::<T>().map_err(|_| Error::Task {
+/// An error about `node`'s value.
+fn bad_value(node: &Node, message: String) -> Error {
+    Error::Task {
         layer: node.label(),
         block: vec![],
         inputs: vec![],
-        source: chunkwise_backends::KernelError::BadInput(format!(
-            "the value is not a {}",
-            type_name::<T>()
-        )),
-    })
+        source: chunkwise_backends::KernelError::BadInput(message),
+    }
+}
+
+fn downcast<T: Send + Sync + 'static>(v: AnyValue, node: &Node) -> Result<Arc<T>> {
+    v.downcast::<T>()
+        .map_err(|_| bad_value(node, format!("the value is not a {}", type_name::<T>())))
 }
 
 /// Computes several nodes (delayed values or arrays) at once, sharing common work: a
@@ -127,26 +130,17 @@ pub fn compute_all(nodes: &[&Node], opts: &ComputeOptions<'_>) -> Result<Vec<Any
                 match blocks.into_iter().next() {
                     Some(Value::Any(v)) => Ok(v),
                     Some(Value::Array(a)) => Ok(Arc::new(a) as AnyValue),
-                    _ => Err(Error::Task {
-                        layer: n.label(),
-                        block: vec![],
-                        inputs: vec![],
-                        source: chunkwise_backends::KernelError::BadInput("no value".into()),
-                    }),
+                    _ => Err(bad_value(n, "the task has no value".into())),
                 }
             } else {
                 let arrays = blocks
                     .into_iter()
                     .map(|v| match v {
                         Value::Array(a) => Ok(a),
-                        other => Err(Error::Task {
-                            layer: n.label(),
-                            block: vec![],
-                            inputs: vec![],
-                            source: chunkwise_backends::KernelError::BadInput(format!(
-                                "expected an array block, got {other:?}"
-                            )),
-                        }),
+                        other => Err(bad_value(
+                            n,
+                            format!("expected an array block, got {other:?}"),
+                        )),
                     })
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Arc::new(crate::compute::assemble(n, arrays)?) as AnyValue)

@@ -28,7 +28,7 @@ pub struct TaskEvent {
     pub label: String,
     /// Block coordinates.
     pub block: Vec<u64>,
-    /// Worker thread (small integers, in order of first use).
+    /// Worker thread: a small id, unique in the process (the JSON renumbers them 0..).
     pub thread: usize,
     /// Start, microseconds since the trace was created.
     pub start_us: f64,
@@ -111,21 +111,21 @@ impl Trace {
     /// its block, bytes and dependency count in `args`, and a name for every worker thread.
     pub fn to_chrome_json(&self) -> String {
         let events = self.events();
+        // Threads numbered 0.. in order of their ids, whatever ids other runs took.
         let mut threads: Vec<usize> = events.iter().map(|e| e.thread).collect();
         threads.sort_unstable();
         threads.dedup();
-        let base = threads.first().copied().unwrap_or(0);
-        let mut out: Vec<serde_json::Value> = threads
-            .iter()
+        let tid = |t: usize| threads.binary_search(&t).unwrap_or(0);
+        let mut out: Vec<serde_json::Value> = (0..threads.len())
             .map(|t| {
-                serde_json::json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": t - base,
-                    "args": {"name": format!("worker {}", t - base)}})
+                serde_json::json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": t,
+                    "args": {"name": format!("worker {t}")}})
             })
             .collect();
         out.extend(events.iter().map(|e| {
             serde_json::json!({
                 "name": e.label, "cat": if e.failed { "failed" } else { "task" }, "ph": "X",
-                "ts": e.start_us, "dur": e.duration_us, "pid": 1, "tid": e.thread - base,
+                "ts": e.start_us, "dur": e.duration_us, "pid": 1, "tid": tid(e.thread),
                 "args": {"task": e.task, "block": e.block, "bytes": e.bytes, "deps": e.deps},
             })
         }));
