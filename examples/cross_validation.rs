@@ -11,6 +11,9 @@
 // Delayed functions take `&T` for the `T` a value is stored as (`&String`, `&Vec<_>`).
 #![allow(clippy::ptr_arg)]
 
+mod common;
+use common::arg;
+
 use chunkwise::delayed::{call1, call2, call3, call4, gather, value, Delayed};
 use std::sync::Arc;
 use std::time::Instant;
@@ -137,17 +140,8 @@ fn outer_score(d: &Data, o: &usize, alpha: &f64) -> (f64, f64) {
     (*alpha, mse(d, &test, &fit(d, &train, *alpha)))
 }
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().expect("a number"))
-        .unwrap_or(default)
-}
-
 fn main() -> chunkwise::Result<()> {
-    let (n, p) = (arg("--samples", 20_000), arg("--features", 40));
+    let (n, p): (usize, usize) = (arg("--samples", 20_000), arg("--features", 40));
     let data: Delayed<Data> = value("data", generate(n, p));
     let mut outer: Vec<Delayed<(f64, f64)>> = Vec::new();
     for o in 0..OUTER {

@@ -12,6 +12,9 @@
 // Delayed functions take `&T` for the `T` a value is stored as (`&String`, `&Vec<_>`).
 #![allow(clippy::ptr_arg)]
 
+mod common;
+use common::arg;
+
 use chunkwise::delayed::{call1, call2, gather, try_call1, Delayed};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -74,15 +77,6 @@ fn store(stats: &Stats, out_dir: &PathBuf) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().expect("a number"))
-        .unwrap_or(default)
-}
-
 /// Writes the input files: values from a fixed pseudo-random sequence per file.
 fn write_inputs(dir: &PathBuf, files: usize, rows: usize) -> Vec<(String, PathBuf)> {
     std::fs::create_dir_all(dir).expect("temporary folder");
@@ -112,8 +106,8 @@ fn write_inputs(dir: &PathBuf, files: usize, rows: usize) -> Vec<(String, PathBu
 }
 
 fn main() -> chunkwise::Result<()> {
-    let files = arg("--files", 24);
-    let rows = arg("--rows", 200_000);
+    let files: usize = arg("--files", 24);
+    let rows: usize = arg("--rows", 200_000);
     let root = std::env::temp_dir().join(format!("chunkwise-pipeline-{}", std::process::id()));
     let out_dir = root.join("out");
     std::fs::create_dir_all(&out_dir).expect("output folder");

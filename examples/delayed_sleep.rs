@@ -11,6 +11,9 @@
 // Delayed functions take `&T` for the `T` a value is stored as (`&String`, `&Vec<_>`).
 #![allow(clippy::ptr_arg)]
 
+mod common;
+use common::arg;
+
 use chunkwise::delayed::{call1, gather, Delayed};
 use chunkwise::{delayed, ComputeOptions};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,19 +41,10 @@ fn add(a: &i64, b: &i64) -> i64 {
     a + b
 }
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().expect("a number"))
-        .unwrap_or(default)
-}
-
 fn main() -> chunkwise::Result<()> {
-    let workers = arg("--workers", 10) as usize;
-    let n = arg("--n", 30) as i64;
-    SLEEP_MS.store(arg("--sleep-ms", 100), Ordering::Relaxed);
+    let workers: usize = arg("--workers", 10);
+    let n: i64 = arg("--n", 30);
+    SLEEP_MS.store(arg::<u64>("--sleep-ms", 100), Ordering::Relaxed);
 
     // Build the graph: nothing runs yet.
     let sums: Vec<Delayed<i64>> = (0..n)

@@ -8,17 +8,12 @@
 //! cargo run --release --example passes_compare -- chain_bandwidth --gib 1
 //! ```
 
+mod common;
+use common::arg;
+
 use chunkwise::compute::{run_graph, ComputeOptions};
 use chunkwise::{s, Array, DType, PassManager};
 use std::time::Instant;
-
-fn arg(args: &[String], name: &str, default: &str) -> String {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_string())
-}
 
 /// The ten operations of the Dask script, written as ordinary array code.
 fn ten_ops(x: &Array) -> Array {
@@ -43,9 +38,7 @@ fn main() -> Result<(), chunkwise::Error> {
     let case = args.first().map(String::as_str).unwrap_or("");
     match case {
         "optimize_lower" => {
-            let n: u64 = arg(&args, "--blocks", "100000")
-                .parse()
-                .expect("--blocks N");
+            let n: u64 = arg("--blocks", 100000);
             let x = Array::ones(&[n * 10], &[10], DType::F64)?;
             let y = ten_ops(&x).sum(None, false)?;
             let node = y.node()?.clone();
@@ -66,10 +59,8 @@ fn main() -> Result<(), chunkwise::Error> {
             );
         }
         "slice_cull" => {
-            let c: u64 = arg(&args, "--chunks", "1000000")
-                .parse()
-                .expect("--chunks C");
-            let expr = arg(&args, "--expr", "first");
+            let c: u64 = arg("--chunks", 1000000);
+            let expr: String = arg("--expr", "first".to_string());
             let (secs, tasks) = best(3, || {
                 let x = Array::ones(&[c * 10], &[10], DType::F64).expect("valid") + 1.0;
                 let y = match expr.as_str() {
@@ -85,10 +76,8 @@ fn main() -> Result<(), chunkwise::Error> {
             );
         }
         "sum_exp" => {
-            let gib: f64 = arg(&args, "--gib", "2").parse().expect("--gib G");
-            let mib: u64 = arg(&args, "--chunk-mib", "64")
-                .parse()
-                .expect("--chunk-mib M");
+            let gib: f64 = arg("--gib", 2.0);
+            let mib: u64 = arg("--chunk-mib", 64);
             let n = (gib * (1u64 << 30) as f64 / 8.0) as u64;
             let chunk = mib * (1 << 20) / 8;
             let t = Instant::now();
@@ -107,7 +96,7 @@ fn main() -> Result<(), chunkwise::Error> {
             );
         }
         "chain_bandwidth" => {
-            let gib: f64 = arg(&args, "--gib", "1").parse().expect("--gib G");
+            let gib: f64 = arg("--gib", 1.0);
             let n = (gib * (1u64 << 30) as f64 / 8.0) as usize;
             let data = ndarray::Array1::from_shape_fn(n, |i| 1.0 + (i % 1000) as f64 * 1e-3);
             let chunk = (64 << 20) / 8;

@@ -339,15 +339,7 @@ fn complete<V, E, F>(
     } else {
         released.push(v);
     }
-    for &q in sh.graph.deps(p) {
-        let c = &mut st.consumers[q as usize];
-        *c -= 1;
-        if *c == 0 && !sh.keep[q as usize] {
-            if let Some(v) = st.values[q as usize].take() {
-                released.push(v);
-            }
-        }
-    }
+    release_inputs(sh, st, p, released);
     for &d in sh.graph.dependents(p) {
         let c = &mut st.pending[d as usize];
         *c -= 1;
@@ -357,6 +349,25 @@ fn complete<V, E, F>(
     }
     if st.done == sh.total {
         sh.wake.notify_all();
+    }
+}
+
+/// Counts task `p`'s reads of its inputs as done; inputs no task needs any more (and that are
+/// not outputs) go to `released`.
+fn release_inputs<V, E, F>(
+    sh: &Shared<'_, V, E, F>,
+    st: &mut State<V, E>,
+    p: u32,
+    released: &mut Vec<V>,
+) {
+    for &q in sh.graph.deps(p) {
+        let c = &mut st.consumers[q as usize];
+        *c -= 1;
+        if *c == 0 && !sh.keep[q as usize] {
+            if let Some(v) = st.values[q as usize].take() {
+                released.push(v);
+            }
+        }
     }
 }
 
@@ -376,15 +387,7 @@ fn fail<V, E, F>(
         }
         st.failed[q as usize] = k;
         st.done += 1;
-        for &d in sh.graph.deps(q) {
-            let c = &mut st.consumers[d as usize];
-            *c -= 1;
-            if *c == 0 && !sh.keep[d as usize] {
-                if let Some(v) = st.values[d as usize].take() {
-                    released.push(v);
-                }
-            }
-        }
+        release_inputs(sh, st, q, released);
         stack.extend(
             sh.graph
                 .dependents(q)
