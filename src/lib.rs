@@ -24,6 +24,7 @@
 pub mod array;
 pub mod compute;
 pub mod delayed;
+pub mod distance;
 mod error;
 pub mod npy;
 pub mod trace;

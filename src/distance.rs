@@ -1,0 +1,325 @@
+//! Pairwise distances between the rows of chunked arrays, computed as a map-reduce over
+//! column chunks (the sgkit method), so the feature axis may be far larger than memory.
+//!
+//! For every pair of row blocks (`x` block `i`, `y` block `j`) and every column chunk `k`, a
+//! *map* task computes the metric's partial state from the two `(rows x chunk)` pieces; a
+//! tree of *combine* tasks (4 states at a time) merges the states of all column chunks; a
+//! *finalize* task turns the state into the block of distances. The result is a chunked
+//! `Array` (row blocks of `x` by row blocks of `y`) built from those tasks.
+//!
+//! States: sums of squared differences (euclidean, sqeuclidean: by GEMM, `|x|^2 + |y|^2 -
+//! 2 x.y`), sums of `|x - y|` (cityblock), of `|x - y|^p` (minkowski), maxima (chebyshev),
+//! dot products and squared norms (cosine; correlation is cosine of rows centred first, by
+//! GEMM), counts of differing entries (hamming, jaccard), and the numerators and
+//! denominators of braycurtis and canberra. GEMM paths clamp tiny negative sums from
+//! cancellation to zero, and the diagonal of `x` against itself is exactly zero.
+//!
+//! ```
+//! use chunkwise::{distance::{pairwise_distance, Metric}, Array};
+//! let x = Array::from_ndarray(ndarray::array![[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]], &[2, 1]).unwrap();
+//! let d = pairwise_distance(&x, None, Metric::Euclidean).unwrap().compute::<f64>().unwrap();
+//! assert_eq!(d[[0, 1]], 5.0);
+//! assert_eq!(d[[2, 0]], 10.0);
+//! assert_eq!(d[[1, 1]], 0.0);
+//! ```
+
+use crate::delayed::{call1, try_call2, Delayed};
+use crate::error::Result;
+use crate::{Array, DType};
+use chunkwise_ir::{DynArray, IrError};
+use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2};
+use std::sync::Arc;
+
+/// A distance between two vectors (SciPy's definitions).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Metric {
+    /// `sqrt(sum (x - y)^2)`.
+    Euclidean,
+    /// `sum (x - y)^2`.
+    SqEuclidean,
+    /// `sum |x - y|`.
+    Cityblock,
+    /// `(sum |x - y|^p)^(1/p)`, `p >= 1`.
+    Minkowski(f64),
+    /// `max |x - y|`.
+    Chebyshev,
+    /// `1 - x.y / (|x| |y|)`.
+    Cosine,
+    /// `1 - (x - mean x).(y - mean y) / (|x - mean x| |y - mean y|)`.
+    Correlation,
+    /// The fraction of entries that differ.
+    Hamming,
+    /// Entries as booleans (nonzero is true): among entries where either is true, the
+    /// fraction where they differ.
+    Jaccard,
+    /// `sum |x - y| / sum |x + y|`.
+    BrayCurtis,
+    /// `sum |x - y| / (|x| + |y|)` (terms with both zero count 0).
+    Canberra,
+}
+
+impl Metric {
+    /// SciPy's name of the metric.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Euclidean => "euclidean",
+            Metric::SqEuclidean => "sqeuclidean",
+            Metric::Cityblock => "cityblock",
+            Metric::Minkowski(_) => "minkowski",
+            Metric::Chebyshev => "chebyshev",
+            Metric::Cosine => "cosine",
+            Metric::Correlation => "correlation",
+            Metric::Hamming => "hamming",
+            Metric::Jaccard => "jaccard",
+            Metric::BrayCurtis => "braycurtis",
+            Metric::Canberra => "canberra",
+        }
+    }
+
+    /// Whether the metric's map step is a matrix product.
+    pub fn uses_gemm(self) -> bool {
+        matches!(
+            self,
+            Metric::Euclidean | Metric::SqEuclidean | Metric::Cosine | Metric::Correlation
+        )
+    }
+}
+
+/// The partial state of one pair of row blocks: per-pair sums (and, for some metrics,
+/// per-row sums), as matrices.
+#[derive(Clone, Debug)]
+struct State(Vec<Array2<f64>>);
+
+/// `x` (rows a) times `y` (rows b) transposed, by faer, sequential (tasks already run in
+/// parallel).
+fn gemm_xyt(x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Array2<f64> {
+    let (x, y) = (x.as_standard_layout(), y.as_standard_layout());
+    let (a, b, k) = (x.nrows(), y.nrows(), x.ncols());
+    let mut out = Array2::<f64>::zeros((a, b));
+    let xs = x.as_slice().expect("standard layout");
+    let ys = y.as_slice().expect("standard layout");
+    let lhs = faer::MatRef::from_row_major_slice(xs, a, k);
+    let rhs = faer::MatRef::from_row_major_slice(ys, b, k).transpose();
+    let dst = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("fresh"), a, b);
+    faer::linalg::matmul::matmul(dst, faer::Accum::Replace, lhs, rhs, 1.0, faer::Par::Seq);
+    out
+}
+
+/// Calls `f(sum)` over the pairs of rows, with `g(a, b)` reduced by `fold` over columns.
+fn pairs(
+    x: ArrayView2<'_, f64>,
+    y: ArrayView2<'_, f64>,
+    init: f64,
+    step: impl Fn(f64, f64, f64) -> f64,
+) -> Array2<f64> {
+    let mut out = Array2::<f64>::zeros((x.nrows(), y.nrows()));
+    for (i, xr) in x.rows().into_iter().enumerate() {
+        for (j, yr) in y.rows().into_iter().enumerate() {
+            out[[i, j]] = xr
+                .iter()
+                .zip(yr.iter())
+                .fold(init, |s, (&a, &b)| step(s, a, b));
+        }
+    }
+    out
+}
+
+fn map_state(metric: Metric, x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> State {
+    let sq = |m: ArrayView2<'_, f64>| m.map_axis(Axis(1), |r| r.dot(&r)).insert_axis(Axis(1));
+    match metric {
+        Metric::Euclidean | Metric::SqEuclidean => {
+            let mut s = gemm_xyt(x, y) * -2.0;
+            s += &sq(x);
+            s += &sq(y).t();
+            State(vec![s])
+        }
+        Metric::Cosine | Metric::Correlation => State(vec![gemm_xyt(x, y), sq(x), sq(y)]),
+        Metric::Cityblock => State(vec![pairs(x, y, 0.0, |s, a, b| s + (a - b).abs())]),
+        Metric::Minkowski(p) => State(vec![pairs(x, y, 0.0, |s, a, b| s + (a - b).abs().powf(p))]),
+        Metric::Chebyshev => State(vec![pairs(x, y, 0.0, |s, a, b| s.max((a - b).abs()))]),
+        Metric::Hamming => State(vec![pairs(x, y, 0.0, |s, a, b| s + (a != b) as u8 as f64)]),
+        // Entries are booleans (nonzero is true), as in SciPy's cdist and pdist.
+        Metric::Jaccard => State(vec![
+            pairs(x, y, 0.0, |s, a, b| {
+                s + ((a != 0.0) != (b != 0.0)) as u8 as f64
+            }),
+            pairs(x, y, 0.0, |s, a, b| s + (a != 0.0 || b != 0.0) as u8 as f64),
+        ]),
+        Metric::BrayCurtis => State(vec![
+            pairs(x, y, 0.0, |s, a, b| s + (a - b).abs()),
+            pairs(x, y, 0.0, |s, a, b| s + (a + b).abs()),
+        ]),
+        Metric::Canberra => State(vec![pairs(x, y, 0.0, |s, a, b| {
+            let d = a.abs() + b.abs();
+            if d == 0.0 {
+                s
+            } else {
+                s + (a - b).abs() / d
+            }
+        })]),
+    }
+}
+
+fn combine(metric: Metric, parts: &[Arc<State>]) -> State {
+    let mut out = parts[0].as_ref().clone();
+    for p in &parts[1..] {
+        for (a, b) in out.0.iter_mut().zip(&p.0) {
+            if metric == Metric::Chebyshev {
+                a.zip_mut_with(b, |u, &v| *u = u.max(v));
+            } else {
+                *a += b;
+            }
+        }
+    }
+    out
+}
+
+fn finalize(metric: Metric, s: &State, features: usize, diagonal: bool) -> ArrayD<f64> {
+    let c = &s.0;
+    let mut d = match metric {
+        Metric::SqEuclidean => c[0].mapv(|v| v.max(0.0)),
+        Metric::Euclidean => c[0].mapv(|v| v.max(0.0).sqrt()),
+        Metric::Cityblock | Metric::Chebyshev | Metric::Canberra => c[0].clone(),
+        Metric::Minkowski(p) => c[0].mapv(|v| v.powf(1.0 / p)),
+        Metric::Cosine | Metric::Correlation => {
+            let mut d = c[0].clone();
+            for ((i, j), v) in d.indexed_iter_mut() {
+                *v = (1.0 - *v / (c[1][[i, 0]] * c[2][[j, 0]]).sqrt()).max(0.0);
+            }
+            d
+        }
+        Metric::Hamming => c[0].mapv(|v| v / features as f64),
+        Metric::Jaccard => {
+            ndarray::Zip::from(&c[0])
+                .and(&c[1])
+                .map_collect(|&n, &t| if t == 0.0 { 0.0 } else { n / t })
+        }
+        Metric::BrayCurtis => ndarray::Zip::from(&c[0])
+            .and(&c[1])
+            .map_collect(|&n, &t| n / t),
+    };
+    if diagonal {
+        d.diag_mut().fill(0.0);
+    }
+    d.into_dyn()
+}
+
+fn as_f64_2d(a: &DynArray) -> std::result::Result<Array2<f64>, String> {
+    let t = a
+        .as_typed::<f64>()
+        .ok_or_else(|| format!("expected f64 data, got {}", a.dtype()))?;
+    t.to_owned()
+        .into_dimensionality::<Ix2>()
+        .map_err(|e| e.to_string())
+}
+
+/// Distances between the rows of `x` and the rows of `y` (`None`: `x` against itself), as an
+/// `n x m` array chunked by `x`'s and `y`'s row blocks. Both must be 2-d with the same
+/// number of columns; they are cast to f64, and `y` takes `x`'s column chunks.
+pub fn pairwise_distance(x: &Array, y: Option<&Array>, metric: Metric) -> Result<Array> {
+    if let Metric::Minkowski(p) = metric {
+        if p.is_nan() || p < 1.0 {
+            return Err(
+                IrError::InvalidArgument(format!("minkowski needs p >= 1, not {p}")).into(),
+            );
+        }
+    }
+    let prep = |a: &Array| -> Result<Array> {
+        if a.ndim() != 2 {
+            return Err(IrError::ShapeMismatch(format!(
+                "pairwise_distance takes 2-d arrays (rows are vectors), not shape {:?}",
+                a.shape()
+            ))
+            .into());
+        }
+        let a = if a.dtype() == DType::F64 {
+            a.clone()
+        } else {
+            a.astype(DType::F64)?
+        };
+        if metric == Metric::Correlation {
+            // Correlation is the cosine of rows centred on their means.
+            let mean = a.mean(Some(&[1]), true)?;
+            return a.try_sub(&mean);
+        }
+        Ok(a)
+    };
+    let xa = prep(x)?;
+    let ya = match y {
+        None => xa.clone(),
+        Some(y) => {
+            let y = prep(y)?;
+            if y.shape()[1] != xa.shape()[1] {
+                return Err(IrError::ShapeMismatch(format!(
+                    "x has {} columns, y has {}",
+                    xa.shape()[1],
+                    y.shape()[1]
+                ))
+                .into());
+            }
+            let xc = xa.chunks()?.axis(1).lengths();
+            let yr = y.chunks()?.axis(0).lengths();
+            y.rechunk_explicit(&[yr, xc])?
+        }
+    };
+    let same = y.is_none();
+    let features = xa.shape()[1] as usize;
+    let xn = xa.chunks()?.num_blocks();
+    let yn = ya.chunks()?.num_blocks();
+    let mut parts = Vec::with_capacity((xn[0] * yn[0]) as usize);
+    for i in 0..xn[0] {
+        for j in 0..yn[0] {
+            let mut states: Vec<Delayed<State>> =
+                (0..xn[1])
+                    .map(|k| -> Result<Delayed<State>> {
+                        Ok(try_call2(
+                        metric.name(),
+                        move |a: &DynArray, b: &DynArray| -> std::result::Result<State, String> {
+                            Ok(map_state(metric, as_f64_2d(a)?.view(), as_f64_2d(b)?.view()))
+                        },
+                        xa.block(&[i, k])?,
+                        ya.block(&[j, k])?,
+                    ))
+                    })
+                    .collect::<Result<_>>()?;
+            while states.len() > 1 {
+                states = states
+                    .chunks(4)
+                    .map(|c| {
+                        if c.len() == 1 {
+                            return c[0].clone();
+                        }
+                        call1(
+                            "combine",
+                            move |s: &Vec<Arc<State>>| combine(metric, s),
+                            crate::delayed::gather("states", c),
+                        )
+                    })
+                    .collect();
+            }
+            let diagonal = same && i == j && metric != Metric::Chebyshev;
+            parts.push(call1(
+                "finalize",
+                move |s: &State| finalize(metric, s, features, diagonal),
+                &states[0],
+            ));
+        }
+    }
+    let rows_x = xa.chunks()?.axis(0).lengths();
+    let rows_y = ya.chunks()?.axis(0).lengths();
+    Array::from_delayed(&parts, &[rows_x, rows_y])
+}
+
+/// The condensed distance vector of `x` against itself (SciPy's `pdist`): the upper
+/// triangle of [`pairwise_distance`] in row order, `n (n - 1) / 2` values.
+pub fn pdist(x: &Array, metric: Metric) -> Result<ndarray::Array1<f64>> {
+    let full = pairwise_distance(x, None, metric)?.compute::<f64>()?;
+    let n = full.shape()[0];
+    let mut out = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+    for i in 0..n {
+        for j in i + 1..n {
+            out.push(full[[i, j]]);
+        }
+    }
+    Ok(ndarray::Array1::from(out))
+}

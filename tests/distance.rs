@@ -1,0 +1,117 @@
+//! Pairwise distances against SciPy (`tests/fixtures/distance/make_distance_fixtures.py`).
+
+use chunkwise::distance::{pairwise_distance, pdist, Metric};
+use chunkwise::Array;
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/distance")
+        .join(name)
+}
+
+fn read(name: &str) -> ndarray::ArrayD<f64> {
+    let a = chunkwise::npy::read_npy(fixture(name)).unwrap();
+    a.as_typed::<f64>().unwrap().to_owned()
+}
+
+const METRICS: [Metric; 11] = [
+    Metric::Euclidean,
+    Metric::SqEuclidean,
+    Metric::Cityblock,
+    Metric::Minkowski(3.0),
+    Metric::Chebyshev,
+    Metric::Cosine,
+    Metric::Correlation,
+    Metric::Hamming,
+    Metric::Jaccard,
+    Metric::BrayCurtis,
+    Metric::Canberra,
+];
+
+fn close(got: &[f64], want: &[f64], rtol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (k, (g, w)) in got.iter().zip(want).enumerate() {
+        let tol = rtol * w.abs().max(1.0);
+        assert!((g - w).abs() <= tol, "{what}[{k}]: {g} vs SciPy {w}");
+    }
+}
+
+#[test]
+fn cdist_and_pdist_match_scipy_under_several_chunkings() {
+    for chunks in [[37u64, 23], [10, 5], [7, 23], [37, 4], [4, 3]] {
+        let x = Array::from_npy(fixture("x.npy"), &chunks).unwrap();
+        let y = Array::from_npy(fixture("y.npy"), &[chunks[0].min(29), 23]).unwrap();
+        for m in METRICS {
+            let rtol = if m.uses_gemm() { 1e-9 } else { 1e-12 };
+            let want = read(&format!("cdist_{}.npy", m.name()));
+            let got = pairwise_distance(&x, Some(&y), m)
+                .unwrap()
+                .compute::<f64>()
+                .unwrap();
+            assert_eq!(got.shape(), want.shape());
+            let what = format!("cdist {} chunks {chunks:?}", m.name());
+            close(
+                got.as_slice().unwrap(),
+                want.as_slice().unwrap(),
+                rtol,
+                &what,
+            );
+            let want = read(&format!("pdist_{}.npy", m.name()));
+            let got = pdist(&x, m).unwrap();
+            let what = format!("pdist {} chunks {chunks:?}", m.name());
+            close(
+                got.as_slice().unwrap(),
+                want.as_slice().unwrap(),
+                rtol,
+                &what,
+            );
+        }
+    }
+}
+
+#[test]
+fn self_distances_have_an_exact_zero_diagonal() {
+    let x = Array::from_npy(fixture("x.npy"), &[10, 7]).unwrap();
+    for m in METRICS {
+        let d = pairwise_distance(&x, None, m)
+            .unwrap()
+            .compute::<f64>()
+            .unwrap();
+        for i in 0..d.shape()[0] {
+            assert_eq!(d[[i, i]], 0.0, "{} diagonal {i}", m.name());
+        }
+        // Symmetric (to rounding).
+        for i in 0..d.shape()[0] {
+            for j in 0..i {
+                assert!((d[[i, j]] - d[[j, i]]).abs() <= 1e-12 * d[[i, j]].abs().max(1.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_result_is_a_chunked_array_of_row_blocks() {
+    let x = Array::random_uniform(&[100, 60], &[30, 20], 1).unwrap();
+    let y = Array::random_uniform(&[40, 60], &[25, 60], 2).unwrap();
+    let d = pairwise_distance(&x, Some(&y), Metric::Euclidean).unwrap();
+    assert_eq!(d.shape(), vec![100, 40]);
+    assert_eq!(d.chunks().unwrap().num_blocks(), vec![4, 2]);
+    // Map per (row block pair, column chunk), a combine, a finalize per pair.
+    let plan = d.plan().unwrap();
+    assert!(plan.len() >= 8 * 3 + 8, "{}", plan.len());
+    // It composes with array operations.
+    let mins = d.min(Some(&[1]), false).unwrap().compute::<f64>().unwrap();
+    assert_eq!(mins.len(), 100);
+}
+
+#[test]
+fn bad_input_is_an_error() {
+    let x = Array::random_uniform(&[10, 6], &[5, 3], 1).unwrap();
+    let y = Array::random_uniform(&[10, 5], &[5, 5], 1).unwrap();
+    assert!(pairwise_distance(&x, Some(&y), Metric::Cityblock).is_err());
+    let v = Array::random_uniform(&[10], &[5], 1).unwrap();
+    assert!(pairwise_distance(&v, None, Metric::Cityblock).is_err());
+    assert!(pairwise_distance(&x, None, Metric::Minkowski(0.5)).is_err());
+    assert!(pairwise_distance(&x, None, Metric::Minkowski(f64::NAN)).is_err());
+}
