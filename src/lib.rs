@@ -26,6 +26,7 @@ pub mod compute;
 pub mod delayed;
 pub mod distance;
 mod error;
+pub mod linalg;
 pub mod npy;
 pub mod trace;
 pub mod visualize;

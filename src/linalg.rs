@@ -1,0 +1,333 @@
+//! Linear algebra on tall-and-skinny and short-and-fat chunked arrays: TSQR, QR, SVD and a
+//! randomized truncated SVD (`svd_compressed`). Every in-chunk factorization runs in faer.
+//!
+//! **TSQR** (direct, as in Benson, Gleich and Demmel; Dask's `tsqr`): each row block is
+//! factored, `A_i = Q_i R_i`; the `R_i` are stacked and factored again, in groups of at most
+//! [`TSQR_FAN_IN`] (so the stacked factors never grow with the number of blocks: a tree of
+//! levels); the final `Q` block `i` is `Q_i` times its slices of the group factors above it.
+//!
+//! ```
+//! use chunkwise::{linalg, Array};
+//! let a = Array::random_uniform(&[1000, 5], &[100, 5], 3).unwrap();
+//! let (q, r) = linalg::tsqr(&a).unwrap();
+//! let back = q.matmul(&r).unwrap().compute::<f64>().unwrap();
+//! let orig = a.compute::<f64>().unwrap();
+//! assert!(back.iter().zip(orig.iter()).all(|(x, y)| (x - y).abs() < 1e-12));
+//! ```
+
+use crate::delayed::{call1, call2, gather, try_call1, Delayed};
+use crate::error::Result;
+use crate::{Array, DType};
+use chunkwise_ir::{DynArray, IrError};
+use ndarray::{s, Array1, Array2, ArrayD, Ix2};
+use std::sync::Arc;
+
+/// Most `R` factors stacked and factored together in one TSQR step.
+pub const TSQR_FAN_IN: usize = 16;
+
+type Mat2 = Array2<f64>;
+
+fn to_faer(a: &Mat2) -> faer::Mat<f64> {
+    faer::Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]])
+}
+
+fn from_faer(m: faer::MatRef<'_, f64>) -> Mat2 {
+    Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
+}
+
+/// Thin QR of a block: `(Q, R)` with `Q` of shape `(n, min(n, k))`.
+fn qr_block(a: &Mat2) -> (Mat2, Mat2) {
+    let m = to_faer(a);
+    let qr = m.qr();
+    (
+        from_faer(qr.compute_thin_Q().as_ref()),
+        from_faer(qr.thin_R()),
+    )
+}
+
+/// Thin SVD: `(U, s, Vt)`.
+fn svd_block(a: &Mat2) -> std::result::Result<(Mat2, Array1<f64>, Mat2), String> {
+    let m = to_faer(a);
+    let svd = m
+        .thin_svd()
+        .map_err(|e| format!("the SVD did not converge: {e:?}"))?;
+    let s = svd.S().column_vector();
+    let s = Array1::from_shape_fn(s.nrows(), |i| s[i]);
+    Ok((from_faer(svd.U()), s, from_faer(svd.V()).reversed_axes()))
+}
+
+fn block_2d(a: &DynArray) -> std::result::Result<Mat2, String> {
+    a.as_typed::<f64>()
+        .ok_or_else(|| format!("expected f64 data, got {}", a.dtype()))?
+        .to_owned()
+        .into_dimensionality::<Ix2>()
+        .map_err(|e| e.to_string())
+}
+
+/// Row blocks of `a` (2-d, f64, one column chunk) as delayed matrices.
+fn row_blocks(a: &Array) -> Result<Vec<Delayed<Mat2>>> {
+    Ok(a.to_delayed_blocks()?
+        .iter()
+        .map(|b| try_call1("block", block_2d, b))
+        .collect())
+}
+
+/// `a` as f64 with all its columns in one chunk; an error unless 2-d.
+fn tall(a: &Array, what: &str) -> Result<Array> {
+    if a.ndim() != 2 {
+        return Err(IrError::ShapeMismatch(format!(
+            "{what} takes a 2-d array, not shape {:?}",
+            a.shape()
+        ))
+        .into());
+    }
+    let a = if a.dtype() == DType::F64 {
+        a.clone()
+    } else {
+        a.astype(DType::F64)?
+    };
+    let rows = a.chunks()?.axis(0).lengths();
+    let cols = a.shape()[1];
+    if a.chunks()?.axis(1).num_blocks() == 1 {
+        return Ok(a);
+    }
+    a.rechunk_explicit(&[rows, vec![cols]])
+}
+
+/// One TSQR level: the Q transforms (one per input factor, mapping its rows) and the R of the
+/// level above, recursively. Returns per input factor the matrix its Q must be multiplied by,
+/// and the final R.
+fn tsqr_tree(rs: Vec<Delayed<Mat2>>) -> (Vec<Delayed<Mat2>>, Delayed<Mat2>) {
+    if rs.len() == 1 {
+        let r = rs.into_iter().next().expect("one factor");
+        let eye = call1("identity", |r: &Mat2| Mat2::eye(r.nrows()), &r);
+        return (vec![eye], r);
+    }
+    // Factor each group of stacked Rs.
+    let mut group_q = Vec::new();
+    let mut group_r = Vec::new();
+    for group in rs.chunks(TSQR_FAN_IN) {
+        let qr = call1(
+            "qr-stacked",
+            |parts: &Vec<Arc<Mat2>>| {
+                let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+                let stacked = ndarray::concatenate(ndarray::Axis(0), &views).expect("equal widths");
+                let (q, r) = qr_block(&stacked);
+                let rows: Vec<usize> = parts.iter().map(|p| p.nrows()).collect();
+                (q, r, rows)
+            },
+            gather("stack", group),
+        );
+        group_q.push(qr.clone());
+        group_r.push(call1("r", |x: &(Mat2, Mat2, Vec<usize>)| x.1.clone(), &qr));
+    }
+    let (above, r) = tsqr_tree(group_r);
+    // Each factor's transform: its slice of the group Q times the group's transform above.
+    let mut out = Vec::with_capacity(rs.len());
+    for (g, (qr, t)) in group_q.iter().zip(&above).enumerate() {
+        let members = rs.len().min((g + 1) * TSQR_FAN_IN) - g * TSQR_FAN_IN;
+        for m in 0..members {
+            out.push(call2(
+                "q-slice",
+                move |qr: &(Mat2, Mat2, Vec<usize>), t: &Mat2| {
+                    let start: usize = qr.2[..m].iter().sum();
+                    qr.0.slice(s![start..start + qr.2[m], ..]).dot(t)
+                },
+                qr,
+                t,
+            ));
+        }
+    }
+    (out, r)
+}
+
+/// Direct TSQR of a tall-and-skinny array (rows chunked; columns are gathered into one
+/// chunk): `a = q r` with `q` (same row chunks as `a`, orthonormal columns) and `r` upper
+/// triangular, square when every row block has at least as many rows as `a` has columns.
+pub fn tsqr(a: &Array) -> Result<(Array, Array)> {
+    let a = tall(a, "tsqr")?;
+    let k = a.shape()[1];
+    let blocks = row_blocks(&a)?;
+    let leaf: Vec<Delayed<(Mat2, Mat2)>> =
+        blocks.iter().map(|b| call1("qr", qr_block, b)).collect();
+    let rs: Vec<Delayed<Mat2>> = leaf
+        .iter()
+        .map(|f| call1("r", |x: &(Mat2, Mat2)| x.1.clone(), f))
+        .collect();
+    let (transforms, r) = tsqr_tree(rs);
+    let q_parts: Vec<Delayed<ArrayD<f64>>> = leaf
+        .iter()
+        .zip(&transforms)
+        .map(|(f, t)| {
+            call2(
+                "q",
+                |f: &(Mat2, Mat2), t: &Mat2| f.0.dot(t).into_dyn(),
+                f,
+                t,
+            )
+        })
+        .collect();
+    // Q has min(n, k) columns (row blocks shorter than k are fine: their factors are short).
+    let rank = k.min(a.shape()[0]);
+    let rows = a.chunks()?.axis(0).lengths();
+    let q = Array::from_delayed(&q_parts, &[rows, vec![rank]])?;
+    let r_part = call1("r-final", |r: &Mat2| r.clone().into_dyn(), &r);
+    let r = Array::from_delayed(&[r_part], &[vec![rank], vec![k]])?;
+    Ok((q, r))
+}
+
+/// QR of a tall-and-skinny array; see [`tsqr`].
+pub fn qr(a: &Array) -> Result<(Array, Array)> {
+    tsqr(a)
+}
+
+/// Thin SVD `a = u diag(s) vt` of a tall-and-skinny (TSQR, then the SVD of `R`) or
+/// short-and-fat array (the same on the transpose). Singular values come in nonincreasing
+/// order; `u` keeps `a`'s row chunks.
+pub fn svd(a: &Array) -> Result<(Array, Array, Array)> {
+    if a.ndim() != 2 {
+        return Err(IrError::ShapeMismatch(format!(
+            "svd takes a 2-d array, not shape {:?}",
+            a.shape()
+        ))
+        .into());
+    }
+    let (n, k) = (a.shape()[0], a.shape()[1]);
+    if n < k {
+        // Short and fat: a^T = v s u^T.
+        let at = a.t()?;
+        let rows = at.chunks()?.axis(0).lengths();
+        let at = at.rechunk_explicit(&[rows, vec![n]])?;
+        let (u, s, vt) = svd(&at)?;
+        return Ok((vt.t()?, s, u.t()?));
+    }
+    let (q, r) = tsqr(a)?;
+    let f = try_call1(
+        "svd",
+        |r: &DynArray| svd_block(&block_2d(r)?),
+        r.to_delayed()?,
+    );
+    let m = r.shape()[0];
+    let ur = call1(
+        "u-r",
+        |f: &(Mat2, Array1<f64>, Mat2)| f.0.clone().into_dyn(),
+        &f,
+    );
+    let s = call1(
+        "s",
+        |f: &(Mat2, Array1<f64>, Mat2)| f.1.clone().into_dyn(),
+        &f,
+    );
+    let vt = call1(
+        "vt",
+        |f: &(Mat2, Array1<f64>, Mat2)| f.2.clone().into_dyn(),
+        &f,
+    );
+    let ur = Array::from_delayed(&[ur], &[vec![m], vec![m.min(k)]])?;
+    let u = q.matmul(&ur)?;
+    let s = Array::from_delayed(&[s], &[vec![m.min(k)]])?;
+    let vt = Array::from_delayed(&[vt], &[vec![m.min(k)], vec![k]])?;
+    Ok((u, s, vt))
+}
+
+/// Options of [`svd_compressed`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CompressedSvd {
+    /// Power iterations (each one more pass over the input each way; 2 is usual).
+    pub n_power_iter: usize,
+    /// Extra sampled directions beyond `k` (10 is usual).
+    pub n_oversamples: usize,
+    /// Seed of the random test matrix.
+    pub seed: u64,
+    /// Recompute the input's blocks in every pass instead of holding them between passes
+    /// (for inputs larger than memory that are cheap to recompute or read again).
+    pub recompute_input: bool,
+}
+
+impl Default for CompressedSvd {
+    fn default() -> Self {
+        CompressedSvd {
+            n_power_iter: 2,
+            n_oversamples: 10,
+            seed: 0,
+            recompute_input: false,
+        }
+    }
+}
+
+/// Randomized truncated SVD (Halko, Martinsson and Tropp; Dask's `svd_compressed`): the top
+/// `k` singular triplets of a tall array from `Y = A Omega` (Gaussian `Omega`), power
+/// iterations `Y = A (A^T Q)` with re-orthonormalization by TSQR between products, and the
+/// SVD of the small `Q^T A`.
+pub fn svd_compressed(a: &Array, k: usize, opts: CompressedSvd) -> Result<(Array, Array, Array)> {
+    if a.ndim() != 2 || k == 0 {
+        return Err(IrError::InvalidArgument(format!(
+            "svd_compressed takes a 2-d array and k >= 1 (shape {:?}, k {k})",
+            a.shape()
+        ))
+        .into());
+    }
+    let a = if a.dtype() == DType::F64 {
+        a.clone()
+    } else {
+        a.astype(DType::F64)?
+    };
+    let (n, m) = (a.shape()[0], a.shape()[1]);
+    let l = (k + opts.n_oversamples).min(n.min(m) as usize) as u64;
+    if (k as u64) > n.min(m) {
+        return Err(IrError::InvalidArgument(format!(
+            "k = {k} is larger than the smaller side of shape {:?}",
+            a.shape()
+        ))
+        .into());
+    }
+    let mut pass = 0u64;
+    let mut input = || -> Result<Array> {
+        pass += 1;
+        if opts.recompute_input {
+            // A distinct copy per pass: equal sub-graphs are otherwise computed once and held.
+            a.map_blocks::<f64, f64>(&format!("pass-{pass}"), |b| b.to_owned())
+        } else {
+            Ok(a.clone())
+        }
+    };
+    let col_chunks = a.chunks()?.axis(1).lengths();
+    let omega = Array::random_normal(&[m, l], &[m, l], opts.seed)?
+        .rechunk_explicit(&[col_chunks.clone(), vec![l]])?;
+    let orth = |y: &Array| -> Result<Array> { Ok(tsqr(y)?.0) };
+    let mut q = orth(&input()?.matmul(&omega)?)?;
+    for _ in 0..opts.n_power_iter {
+        let z = input()?.t()?.matmul(&q)?;
+        let z = z.rechunk_explicit(&[col_chunks.clone(), vec![l]])?;
+        let qz = orth(&z)?;
+        q = orth(&input()?.matmul(&qz)?)?;
+    }
+    // B = Q^T A is l x m: small. Its SVD gives the factors.
+    let b = q.t()?.matmul(&input()?)?;
+    let f = try_call1(
+        "svd",
+        |b: &DynArray| svd_block(&block_2d(b)?),
+        b.to_delayed()?,
+    );
+    let kk = k;
+    let ub = call1(
+        "u-b",
+        move |f: &(Mat2, Array1<f64>, Mat2)| f.0.slice(s![.., ..kk]).to_owned().into_dyn(),
+        &f,
+    );
+    let s = call1(
+        "s",
+        move |f: &(Mat2, Array1<f64>, Mat2)| f.1.slice(s![..kk]).to_owned().into_dyn(),
+        &f,
+    );
+    let vt = call1(
+        "vt",
+        move |f: &(Mat2, Array1<f64>, Mat2)| f.2.slice(s![..kk, ..]).to_owned().into_dyn(),
+        &f,
+    );
+    let ub = Array::from_delayed(&[ub], &[vec![l], vec![k as u64]])?;
+    let u = q.matmul(&ub)?;
+    let s = Array::from_delayed(&[s], &[vec![k as u64]])?;
+    let vt = Array::from_delayed(&[vt], &[vec![k as u64], vec![m]])?;
+    Ok((u, s, vt))
+}
