@@ -90,9 +90,9 @@ impl Metric {
 #[derive(Clone, Debug)]
 struct State(Vec<Array2<f64>>);
 
-/// `x` (rows a) times `y` (rows b) transposed, by faer, sequential (tasks already run in
-/// parallel).
-fn gemm_xyt(x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Array2<f64> {
+/// `alpha` times `x` (rows a) times `y` (rows b) transposed, by faer, sequential (tasks
+/// already run in parallel).
+fn gemm_xyt(x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>, alpha: f64) -> Array2<f64> {
     let (x, y) = (x.as_standard_layout(), y.as_standard_layout());
     let (a, b, k) = (x.nrows(), y.nrows(), x.ncols());
     let mut out = Array2::<f64>::zeros((a, b));
@@ -101,7 +101,7 @@ fn gemm_xyt(x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> Array2<f64> {
     let lhs = faer::MatRef::from_row_major_slice(xs, a, k);
     let rhs = faer::MatRef::from_row_major_slice(ys, b, k).transpose();
     let dst = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("fresh"), a, b);
-    faer::linalg::matmul::matmul(dst, faer::Accum::Replace, lhs, rhs, 1.0, faer::Par::Seq);
+    faer::linalg::matmul::matmul(dst, faer::Accum::Replace, lhs, rhs, alpha, faer::Par::Seq);
     out
 }
 
@@ -128,12 +128,15 @@ fn map_state(metric: Metric, x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> 
     let sq = |m: ArrayView2<'_, f64>| m.map_axis(Axis(1), |r| r.dot(&r)).insert_axis(Axis(1));
     match metric {
         Metric::Euclidean | Metric::SqEuclidean => {
-            let mut s = gemm_xyt(x, y) * -2.0;
-            s += &sq(x);
-            s += &sq(y).t();
+            // |x|^2 + |y|^2 - 2 x.y: the product scaled in the GEMM, the norms added in one pass.
+            let mut s = gemm_xyt(x, y, -2.0);
+            let (nx, ny) = (sq(x), sq(y));
+            for (mut row, &a) in s.rows_mut().into_iter().zip(nx.iter()) {
+                row.zip_mut_with(&ny.column(0), |v, &b| *v += a + b);
+            }
             State(vec![s])
         }
-        Metric::Cosine | Metric::Correlation => State(vec![gemm_xyt(x, y), sq(x), sq(y)]),
+        Metric::Cosine | Metric::Correlation => State(vec![gemm_xyt(x, y, 1.0), sq(x), sq(y)]),
         Metric::Cityblock => State(vec![pairs(x, y, 0.0, |s, a, b| s + (a - b).abs())]),
         Metric::Minkowski(p) => State(vec![pairs(x, y, 0.0, |s, a, b| s + (a - b).abs().powf(p))]),
         Metric::Chebyshev => State(vec![pairs(x, y, 0.0, |s, a, b| s.max((a - b).abs()))]),

@@ -1,0 +1,288 @@
+"""Dask / sgkit / NumPy / SciPy side of the flagship benchmarks (the Rust twin is
+the `flagship_compare` example, which takes the same arguments).
+
+Prints one JSON object per line on stdout:
+    {"case", "param" (= n), "impl", "seconds", "peak_rss_mb", "blas", ...}
+`seconds` is the best of the timed runs (all are in "runs": best of 3 when the
+first run is under 10 s, else one run; --repeat R overrides).  Input data is
+made before the clock starts; building the graph and computing it are timed.
+Every Dask compute uses scheduler="threads", num_workers=2.  A failed or
+timed-out run gives a row with "error" instead of "seconds".
+
+Cases (python dask_flagship.py CASE [options]; --quick divides n and the
+row chunk by 10, and --impls picks implementations of `distance`):
+  distance --metric {euclidean,correlation} --n 10000 --d 2000
+           --col-chunk 250 --row-chunk 2500
+      x = np.random.default_rng(1).random((n, d)); distances between the n rows
+      of x (rows are the vectors, as sgkit's pairwise_distance expects), result
+      n x n.  impl rows:
+        sgkit       sgkit.distance.api.pairwise_distance(da.from_array(x,
+                    chunks=(row_chunk, col_chunk)), metric).compute(); its numba
+                    kernels are compiled by a tiny warm-up call first (timed
+                    separately as warmup_seconds).
+        dask        the same map-reduce over column chunks in plain Dask, with
+                    GEMM maps: blockwise "ik,jk->ijk" partial states (euclidean:
+                    |a|^2 + |b|^2 - 2 a.b; correlation: cross products a.b, with
+                    row sums and sums of squares from da sums), summed over k,
+                    then finalized.  (sgkit's maps are numba loops per pair.)
+        scipy       scipy.spatial.distance.cdist(x, x, metric), 1 BLAS thread.
+        numpy-gemm  x @ x.T (NumPy uses SYRK for it): seconds and effective
+                    gflops = 2 n^2 d / seconds; also gemm_seconds/gemm_gflops
+                    for x @ y.T with y a copy of x (a true GEMM).
+      Rows carry "checksum" (nansum of the result) and "d01" to cross-check.
+  svd_compressed --n 200000 --d 2000 --chunk 20000 --k 10 --iters 2
+      x = da.random.default_rng(0).random((n, d), chunks=(chunk, d))
+      .astype(float32); u, s, v = da.linalg.svd_compressed(x, k,
+      n_power_iter=iters); dask.compute(u, s, v).  Reports s.
+  tsqr_svd --n 1000000 --d 50 --chunk 100000
+      x = da.random.default_rng(0).random((n, d), chunks=(chunk, d)) (float64);
+      u, s, v = da.linalg.svd(x) (TSQR); dask.compute(u, s, v).  Reports s[:10].
+
+Every implementation runs in a fresh child process (this script with --child),
+bounded by --timeout and an address-space limit (--mem-limit-gib); its peak RSS
+is the child's ru_maxrss from os.wait4 (as in dask_passes.py), so it includes
+the interpreter, imports and the input data.  "blas" names the BLAS kernel in
+use (threadpoolctl): OPENBLAS_CORETYPE, when set, forces a slower one.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SCHED = {"scheduler": "threads", "num_workers": 2}
+
+
+# ---------------------------------------------------------------- child side
+
+def timed_runs(once, repeat):
+    """Call once() -> (seconds, extra dict) `repeat` times, or by the default rule."""
+    import gc
+    results = []
+    while True:
+        gc.collect()
+        results.append(once())
+        if len(results) >= (repeat or (3 if results[0][0] < 10.0 else 1)):
+            break
+    best = min(results, key=lambda r: r[0])
+    return {"seconds": best[0], "runs": [r[0] for r in results], **best[1]}
+
+
+def summary(d):
+    import numpy as np
+    return {"checksum": float(np.nansum(d)), "d01": float(d[0, 1])}
+
+
+def dask_distance(x, metric, row_chunk, col_chunk):
+    """Map over column chunks with GEMM partial states, sum over chunks, finalize."""
+    import dask.array as da
+    import numpy as np
+    xa = da.from_array(x, chunks=(row_chunk, col_chunk))
+
+    def partials(fn):  # block (i, j, k) = fn(x[i, k], x[j, k]) with a new axis k of size 1
+        return da.blockwise(lambda a, b: fn(a, b)[..., None], "ijk", xa, "ik", xa, "jk",
+                            concatenate=False, adjust_chunks={"k": 1}, dtype=x.dtype)
+
+    if metric == "euclidean":
+        sq = partials(lambda a, b: (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :]
+                      - 2.0 * (a @ b.T)).sum(axis=2)
+        return da.sqrt(da.maximum(sq, 0.0))
+    n = x.shape[1]
+    cross = partials(lambda a, b: a @ b.T).sum(axis=2)
+    s, ss = xa.sum(axis=1), (xa * xa).sum(axis=1)
+
+    def finalize(c, si, ssi, sj, ssj):
+        num = n * c - si[:, None] * sj[None, :]
+        den = np.sqrt(n * ssi - si**2)[:, None] * np.sqrt(n * ssj - sj**2)[None, :]
+        return 1.0 - num / den
+
+    return da.blockwise(finalize, "ij", cross, "ij", s, "i", ss, "i", s, "j", ss, "j",
+                        dtype=x.dtype)
+
+
+def measure_distance(impl, metric, n, d, row_chunk, col_chunk, repeat):
+    import numpy as np
+    x = np.random.default_rng(1).random((n, d))
+    out = {}
+    if impl == "numpy-gemm":
+        y = x.copy()
+
+        def once():
+            t0 = time.perf_counter()
+            g = x @ x.T
+            dt = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            x @ y.T
+            return dt, {"gemm_seconds": time.perf_counter() - t0, "checksum": float(g.sum())}
+
+        out = timed_runs(once, repeat)
+        flops = 2.0 * n * n * d
+        out["gflops"] = flops / out["seconds"] / 1e9
+        out["gemm_gflops"] = flops / out["gemm_seconds"] / 1e9
+        return out
+    if impl == "scipy":
+        from scipy.spatial.distance import cdist
+
+        def once():
+            t0 = time.perf_counter()
+            r = cdist(x, x, metric)
+            return time.perf_counter() - t0, summary(r)
+
+        return timed_runs(once, repeat)
+    import dask.array as da
+    if impl == "sgkit":
+        import importlib.metadata
+        from sgkit.distance.api import pairwise_distance
+        t0 = time.perf_counter()
+        pairwise_distance(np.random.default_rng(2).random((4, 4)), metric=metric).compute()
+        out = {"warmup_seconds": time.perf_counter() - t0,
+               "sgkit": importlib.metadata.version("sgkit")}
+        build = lambda: pairwise_distance(  # noqa: E731
+            da.from_array(x, chunks=(row_chunk, col_chunk)), metric=metric)
+    else:
+        build = lambda: dask_distance(x, metric, row_chunk, col_chunk)  # noqa: E731
+
+    def once():
+        t0 = time.perf_counter()
+        r = build().compute(**SCHED)
+        return time.perf_counter() - t0, summary(r)
+
+    return {**timed_runs(once, repeat), **out}
+
+
+def measure_svd(case, n, d, chunk, repeat, k=None, iters=None):
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    def once():
+        t0 = time.perf_counter()
+        x = da.random.default_rng(0).random((n, d), chunks=(chunk, d))
+        if case == "svd_compressed":
+            u, s, v = da.linalg.svd_compressed(x.astype(np.float32), k=k,
+                                               n_power_iter=iters, seed=0)
+        else:
+            u, s, v = da.linalg.svd(x)
+        u, s, v = dask.compute(u, s, v, **SCHED)
+        dt = time.perf_counter() - t0
+        return dt, {"s": [float(z) for z in s[:10]], "u_shape": list(u.shape),
+                    "dtype": str(u.dtype)}
+
+    return timed_runs(once, repeat)
+
+
+def blas_info():
+    try:
+        import threadpoolctl
+        return ", ".join(f"{i.get('internal_api')} {i.get('architecture')} x{i.get('num_threads')}"
+                         for i in threadpoolctl.threadpool_info())
+    except Exception as e:  # noqa: BLE001
+        return f"unknown ({type(e).__name__})"
+
+
+def child_main(spec):
+    case = spec.pop("case")
+    if case == "distance":
+        out = measure_distance(**spec)
+    else:
+        out = measure_svd(case, **spec)
+    out["blas"] = blas_info()
+    print(json.dumps(out), flush=True)
+
+
+# --------------------------------------------------------------- parent side
+
+def run_child(row, spec, args, env=None):
+    """Run one measurement in a child; print `row` completed with its results."""
+    limit = int(args.mem_limit_gib * 2**30)
+
+    def limit_memory():
+        if limit > 0:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    with tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
+            stdout=subprocess.PIPE, stderr=err, text=True, preexec_fn=limit_memory,
+            env={**os.environ, **(env or {})})
+        timer = threading.Timer(args.timeout, p.kill)
+        timer.start()
+        out = p.stdout.read()
+        _, status, usage = os.wait4(p.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        timed_out = not timer.is_alive()
+        timer.cancel()
+        err.seek(0)
+        err_tail = err.read()[-500:]
+    row["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # KiB on Linux
+    if code == 0:
+        row.update(json.loads(out.strip().splitlines()[-1]))
+    elif timed_out:
+        row["error"] = f"timeout after {args.timeout} s"
+    else:
+        row["error"] = f"exit {code}: {err_tail.strip()}"
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def have_sgkit():
+    import importlib.util
+    return importlib.util.find_spec("sgkit") is not None
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        return child_main(json.loads(sys.argv[2]))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("case", choices=["distance", "svd_compressed", "tsqr_svd"])
+    ap.add_argument("--n", type=int)
+    ap.add_argument("--d", type=int)
+    ap.add_argument("--metric", choices=["euclidean", "correlation"], default="euclidean")
+    ap.add_argument("--col-chunk", type=int, default=250)
+    ap.add_argument("--row-chunk", type=int, default=2500)
+    ap.add_argument("--chunk", type=int, help="row chunk of the svd cases")
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--iters", type=int, default=2)
+    ap.add_argument("--impls", help="distance: comma-separated, of sgkit,dask,scipy,numpy-gemm "
+                    "(default: all four; sgkit only when it imports)")
+    ap.add_argument("--quick", action="store_true", help="n and row chunks / 10")
+    ap.add_argument("--repeat", type=int, help="timed runs (default: see docstring)")
+    ap.add_argument("--timeout", type=float, default=900.0,
+                    help="seconds per child process (default 900)")
+    ap.add_argument("--mem-limit-gib", type=float, default=16.0,
+                    help="address-space limit per child, 0 = none (default 16)")
+    a = ap.parse_args()
+    defaults = {"distance": (10000, 2000, None), "svd_compressed": (200000, 2000, 20000),
+                "tsqr_svd": (1000000, 50, 100000)}[a.case]
+    n, d = a.n or defaults[0], a.d or defaults[1]
+    chunk = a.chunk or defaults[2]
+    row_chunk = a.row_chunk
+    if a.quick:
+        n, row_chunk, chunk = n // 10, max(1, row_chunk // 10), chunk and max(1, chunk // 10)
+    row = {"case": a.case, "param": n, "d": d, "quick": a.quick}
+    if a.case == "distance":
+        impls = (a.impls.split(",") if a.impls else
+                 ["sgkit"] * have_sgkit() + ["dask", "scipy", "numpy-gemm"])
+        for impl in impls:
+            spec = {"case": "distance", "impl": impl, "metric": a.metric, "n": n, "d": d,
+                    "row_chunk": row_chunk, "col_chunk": a.col_chunk, "repeat": a.repeat}
+            env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"} if impl == "scipy" else None
+            r = dict(row, impl=impl, metric=a.metric, row_chunk=row_chunk,
+                     col_chunk=a.col_chunk)
+            if impl == "numpy-gemm":
+                del r["metric"]
+            run_child(r, spec, a, env)
+    else:
+        spec = {"case": a.case, "n": n, "d": d, "chunk": chunk, "repeat": a.repeat}
+        if a.case == "svd_compressed":
+            spec.update(k=a.k, iters=a.iters)
+            row.update(k=a.k, iters=a.iters)
+        run_child(dict(row, impl="dask", chunk=chunk), spec, a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+//! The chunkwise side of `benches/compare/run_flagship.sh` (the Dask side is
+//! `dask_flagship.py`): one JSON line per measurement.
+//!
+//! ```text
+//! cargo run --release --example flagship_compare -- distance --metric euclidean --n 10000 --d 2000 --col-chunk 250 --row-chunk 2500
+//! cargo run --release --example flagship_compare -- svd_compressed --n 200000 --d 2000 --chunk 20000 --k 10 --iters 2
+//! cargo run --release --example flagship_compare -- tsqr_svd --n 1000000 --d 50 --chunk 100000
+//! ```
+
+mod common;
+use common::arg;
+
+use chunkwise::distance::{pairwise_distance, Metric};
+use chunkwise::linalg::{svd, svd_compressed, CompressedSvd};
+use chunkwise::{Array, DType};
+use std::time::Instant;
+
+/// faer's GEMM throughput on this machine: `x x^T` for `x` of `n x d`, on `threads` threads.
+fn faer_gemm_gflops(n: usize, d: usize, threads: usize) -> f64 {
+    let x = faer::Mat::<f64>::from_fn(n, d, |i, j| ((i * 31 + j * 17) % 101) as f64 / 101.0);
+    let mut out = faer::Mat::<f64>::zeros(n, n);
+    let par = if threads > 1 {
+        faer::Par::rayon(threads)
+    } else {
+        faer::Par::Seq
+    };
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let t = Instant::now();
+        faer::linalg::matmul::matmul(
+            out.as_mut(),
+            faer::Accum::Replace,
+            x.as_ref(),
+            x.transpose(),
+            1.0,
+            par,
+        );
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    2.0 * (n * n * d) as f64 / best / 1e9
+}
+
+fn main() -> chunkwise::Result<()> {
+    let case = std::env::args().nth(1).unwrap_or_default();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match case.as_str() {
+        "distance" => {
+            let metric_name: String = arg("--metric", "euclidean".to_string());
+            let (n, d): (u64, u64) = (arg("--n", 10_000), arg("--d", 2_000));
+            let (cc, rc): (u64, u64) = (arg("--col-chunk", 250), arg("--row-chunk", 2_500));
+            let metric = match metric_name.as_str() {
+                "correlation" => Metric::Correlation,
+                _ => Metric::Euclidean,
+            };
+            let x = Array::random_uniform(&[n, d], &[rc, cc], 1)?;
+            let t = Instant::now();
+            let dist = pairwise_distance(&x, None, metric)?;
+            // Reduce to a checksum in the graph, so the n x n result is not assembled.
+            let total = dist.sum(None, false)?.compute::<f64>()?;
+            let secs = t.elapsed().as_secs_f64();
+            let flops = 2.0 * (n * n * d) as f64;
+            println!(
+                "{}",
+                serde_json::json!({"case": "distance", "impl": "chunkwise", "metric": metric_name, "param": n,
+                    "seconds": secs, "gflops": flops / secs / 1e9, "checksum": total.iter().next()})
+            );
+            for th in [1, threads] {
+                println!(
+                    "{}",
+                    serde_json::json!({"case": "faer_gemm", "impl": "faer", "threads": th, "param": n,
+                        "gflops": faer_gemm_gflops(n as usize, d as usize, th)})
+                );
+            }
+        }
+        "svd_compressed" => {
+            let (n, d, chunk): (u64, u64, u64) = (
+                arg("--n", 200_000),
+                arg("--d", 2_000),
+                arg("--chunk", 20_000),
+            );
+            let (k, iters): (usize, usize) = (arg("--k", 10), arg("--iters", 2));
+            let t = Instant::now();
+            let x = Array::random_uniform(&[n, d], &[chunk, d], 0)?.astype(DType::F32)?;
+            let opts = CompressedSvd {
+                n_power_iter: iters,
+                n_oversamples: 10,
+                seed: 1,
+                recompute_input: true,
+            };
+            let (u, s, vt) = svd_compressed(&x, k, opts)?;
+            let out = chunkwise::compute_all(&[&u, &s, &vt], &Default::default())?;
+            let secs = t.elapsed().as_secs_f64();
+            let s: Vec<f64> = out[1]
+                .as_typed::<f64>()
+                .map(|a| a.iter().copied().collect())
+                .unwrap_or_default();
+            println!(
+                "{}",
+                serde_json::json!({"case": "svd_compressed", "impl": "chunkwise", "param": n, "seconds": secs, "s": s})
+            );
+        }
+        "tsqr_svd" => {
+            let (n, d, chunk): (u64, u64, u64) = (
+                arg("--n", 1_000_000),
+                arg("--d", 50),
+                arg("--chunk", 100_000),
+            );
+            let t = Instant::now();
+            let x = Array::random_uniform(&[n, d], &[chunk, d], 0)?;
+            let (u, s, vt) = svd(&x)?;
+            // U is n x d: reduce it in the graph (its column norms are 1) instead of assembling.
+            let unorm = (&u * &u).sum(Some(&[0]), false)?;
+            let out = chunkwise::compute_all(&[&unorm, &s, &vt], &Default::default())?;
+            let secs = t.elapsed().as_secs_f64();
+            let s: Vec<f64> = out[1]
+                .as_typed::<f64>()
+                .map(|a| a.iter().copied().collect())
+                .unwrap_or_default();
+            println!(
+                "{}",
+                serde_json::json!({"case": "tsqr_svd", "impl": "chunkwise", "param": n, "seconds": secs, "s_max": s.first(), "s_min": s.last()})
+            );
+        }
+        _ => {
+            eprintln!("usage: flagship_compare distance|svd_compressed|tsqr_svd [options]");
+            std::process::exit(2);
+        }
+    }
+    Ok(())
+}
