@@ -1,11 +1,13 @@
 //! Pairwise distances between the rows of chunked arrays, computed as a map-reduce over
 //! column chunks (the sgkit method), so the feature axis may be far larger than memory.
 //!
-//! For every pair of row blocks (`x` block `i`, `y` block `j`) and every column chunk `k`, a
-//! *map* task computes the metric's partial state from the two `(rows x chunk)` pieces; a
-//! tree of *combine* tasks (4 states at a time) merges the states of all column chunks; a
-//! *finalize* task turns the state into the block of distances. The result is a chunked
-//! `Array` (row blocks of `x` by row blocks of `y`) built from those tasks.
+//! For every pair of row blocks (`x` block `i`, `y` block `j`), the metric's partial state
+//! of each column chunk `k` comes from the two `(rows x chunk)` pieces (the *map*); a tree
+//! of *combine* steps (4 states at a time) merges the states of all column chunks; a
+//! *finalize* task turns the state into the block of distances. The map of 4 chunks and
+//! their first combine run in one task (for GEMM metrics the products accumulate in place),
+//! the upper levels are tasks of their own. The result is a chunked `Array` (row blocks of
+//! `x` by row blocks of `y`) built from those tasks.
 //!
 //! States: sums of squared differences (euclidean, sqeuclidean: by GEMM, `|x|^2 + |y|^2 -
 //! 2 x.y`), sums of `|x - y|` (cityblock), of `|x - y|^p` (minkowski), maxima (chebyshev),
@@ -23,12 +25,15 @@
 //! assert_eq!(d[[1, 1]], 0.0);
 //! ```
 
-use crate::delayed::{call1, try_call2, Delayed};
+use crate::delayed::{call1, gather, try_call2, Delayed};
 use crate::error::Result;
 use crate::{Array, DType};
 use chunkwise_ir::{DynArray, IrError};
 use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2};
 use std::sync::Arc;
+
+/// States combined per tree node (and column chunks per map task).
+const COMBINE: usize = 4;
 
 /// A distance between two vectors (SciPy's definitions).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,19 +95,29 @@ impl Metric {
 #[derive(Clone, Debug)]
 struct State(Vec<Array2<f64>>);
 
-/// `alpha` times `x` (rows a) times `y` (rows b) transposed, by faer, sequential (tasks
+/// `out (+)= alpha x y^T` for `x` (rows a) and `y` (rows b), by faer, sequential (tasks
 /// already run in parallel).
-fn gemm_xyt(x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>, alpha: f64) -> Array2<f64> {
+fn gemm_xyt_into(
+    out: &mut Array2<f64>,
+    x: ArrayView2<'_, f64>,
+    y: ArrayView2<'_, f64>,
+    alpha: f64,
+    add: bool,
+) {
     let (x, y) = (x.as_standard_layout(), y.as_standard_layout());
     let (a, b, k) = (x.nrows(), y.nrows(), x.ncols());
-    let mut out = Array2::<f64>::zeros((a, b));
     let xs = x.as_slice().expect("standard layout");
     let ys = y.as_slice().expect("standard layout");
     let lhs = faer::MatRef::from_row_major_slice(xs, a, k);
     let rhs = faer::MatRef::from_row_major_slice(ys, b, k).transpose();
-    let dst = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("fresh"), a, b);
-    faer::linalg::matmul::matmul(dst, faer::Accum::Replace, lhs, rhs, alpha, faer::Par::Seq);
-    out
+    let dst =
+        faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("standard layout"), a, b);
+    let accum = if add {
+        faer::Accum::Add
+    } else {
+        faer::Accum::Replace
+    };
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, faer::Par::Seq);
 }
 
 /// Calls `f(sum)` over the pairs of rows, with `g(a, b)` reduced by `fold` over columns.
@@ -124,19 +139,60 @@ fn pairs(
     out
 }
 
-fn map_state(metric: Metric, x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> State {
-    let sq = |m: ArrayView2<'_, f64>| m.map_axis(Axis(1), |r| r.dot(&r)).insert_axis(Axis(1));
+/// The state of several column chunks (`x` and `y` pieces, chunk by chunk): the map step
+/// of those chunks fused with their first combine. GEMM metrics accumulate the products in
+/// place; the others combine per-chunk states.
+fn map_state(metric: Metric, xs: &[Array2<f64>], ys: &[Array2<f64>]) -> State {
+    let sq = |m: &Array2<f64>| m.map_axis(Axis(1), |r| r.dot(&r));
+    let (a, b) = (xs[0].nrows(), ys[0].nrows());
+    let norms = || {
+        let mut nx = ndarray::Array1::<f64>::zeros(a);
+        let mut ny = ndarray::Array1::<f64>::zeros(b);
+        for (x, y) in xs.iter().zip(ys) {
+            nx += &sq(x);
+            ny += &sq(y);
+        }
+        (nx, ny)
+    };
+    let products = |alpha: f64| {
+        let mut out = Array2::<f64>::zeros((a, b));
+        for (k, (x, y)) in xs.iter().zip(ys).enumerate() {
+            gemm_xyt_into(&mut out, x.view(), y.view(), alpha, k > 0);
+        }
+        out
+    };
     match metric {
         Metric::Euclidean | Metric::SqEuclidean => {
-            // |x|^2 + |y|^2 - 2 x.y: the product scaled in the GEMM, the norms added in one pass.
-            let mut s = gemm_xyt(x, y, -2.0);
-            let (nx, ny) = (sq(x), sq(y));
-            for (mut row, &a) in s.rows_mut().into_iter().zip(nx.iter()) {
-                row.zip_mut_with(&ny.column(0), |v, &b| *v += a + b);
+            // |x|^2 + |y|^2 - 2 x.y: products scaled in the GEMM, norms added in one pass.
+            let mut s = products(-2.0);
+            let (nx, ny) = norms();
+            for (mut row, &p) in s.rows_mut().into_iter().zip(nx.iter()) {
+                row.zip_mut_with(&ny, |v, &q| *v += p + q);
             }
             State(vec![s])
         }
-        Metric::Cosine | Metric::Correlation => State(vec![gemm_xyt(x, y, 1.0), sq(x), sq(y)]),
+        Metric::Cosine | Metric::Correlation => {
+            let (nx, ny) = norms();
+            State(vec![
+                products(1.0),
+                nx.insert_axis(Axis(1)),
+                ny.insert_axis(Axis(1)),
+            ])
+        }
+        _ => {
+            let states: Vec<Arc<State>> = xs
+                .iter()
+                .zip(ys)
+                .map(|(x, y)| Arc::new(direct_state(metric, x.view(), y.view())))
+                .collect();
+            combine(metric, &states)
+        }
+    }
+}
+
+/// The state of one column chunk for the metrics computed entry by entry.
+fn direct_state(metric: Metric, x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> State {
+    match metric {
         Metric::Cityblock => State(vec![pairs(x, y, 0.0, |s, a, b| s + (a - b).abs())]),
         Metric::Minkowski(p) => State(vec![pairs(x, y, 0.0, |s, a, b| s + (a - b).abs().powf(p))]),
         Metric::Chebyshev => State(vec![pairs(x, y, 0.0, |s, a, b| s.max((a - b).abs()))]),
@@ -160,6 +216,9 @@ fn map_state(metric: Metric, x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> 
                 s + (a - b).abs() / d
             }
         })]),
+        Metric::Euclidean | Metric::SqEuclidean | Metric::Cosine | Metric::Correlation => {
+            map_state(metric, &[x.to_owned()], &[y.to_owned()])
+        }
     }
 }
 
@@ -272,22 +331,43 @@ pub fn pairwise_distance(x: &Array, y: Option<&Array>, metric: Metric) -> Result
     let mut parts = Vec::with_capacity((xn[0] * yn[0]) as usize);
     for i in 0..xn[0] {
         for j in 0..yn[0] {
-            let mut states: Vec<Delayed<State>> =
-                (0..xn[1])
-                    .map(|k| -> Result<Delayed<State>> {
-                        Ok(try_call2(
+            // The map step, fused with the first combine level: one task per group of
+            // COMBINE column chunks.
+            let ks: Vec<u64> = (0..xn[1]).collect();
+            let mut states: Vec<Delayed<State>> = ks
+                .chunks(COMBINE)
+                .map(|group| -> Result<Delayed<State>> {
+                    let xb = group
+                        .iter()
+                        .map(|&k| xa.block(&[i, k]))
+                        .collect::<Result<Vec<_>>>()?;
+                    let yb = group
+                        .iter()
+                        .map(|&k| ya.block(&[j, k]))
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok(try_call2(
                         metric.name(),
-                        move |a: &DynArray, b: &DynArray| -> std::result::Result<State, String> {
-                            Ok(map_state(metric, as_f64_2d(a)?.view(), as_f64_2d(b)?.view()))
+                        move |a: &Vec<Arc<DynArray>>,
+                              b: &Vec<Arc<DynArray>>|
+                              -> std::result::Result<State, String> {
+                            let xs = a
+                                .iter()
+                                .map(|x| as_f64_2d(x))
+                                .collect::<std::result::Result<Vec<_>, _>>()?;
+                            let ys = b
+                                .iter()
+                                .map(|y| as_f64_2d(y))
+                                .collect::<std::result::Result<Vec<_>, _>>()?;
+                            Ok(map_state(metric, &xs, &ys))
                         },
-                        xa.block(&[i, k])?,
-                        ya.block(&[j, k])?,
+                        gather("x-chunks", &xb),
+                        gather("y-chunks", &yb),
                     ))
-                    })
-                    .collect::<Result<_>>()?;
+                })
+                .collect::<Result<_>>()?;
             while states.len() > 1 {
                 states = states
-                    .chunks(4)
+                    .chunks(COMBINE)
                     .map(|c| {
                         if c.len() == 1 {
                             return c[0].clone();
@@ -295,7 +375,7 @@ pub fn pairwise_distance(x: &Array, y: Option<&Array>, metric: Metric) -> Result
                         call1(
                             "combine",
                             move |s: &Vec<Arc<State>>| combine(metric, s),
-                            crate::delayed::gather("states", c),
+                            gather("states", c),
                         )
                     })
                     .collect();

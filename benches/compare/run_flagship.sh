@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Flagship benchmarks, chunkwise (examples/flagship_compare) vs Dask/sgkit/NumPy/SciPy.
+#   bash benches/compare/run_flagship.sh [--quick]
+# Builds the Rust example, sets up the flagship venv (setup_flagship_venv.sh),
+# runs distance (euclidean; correlation without sgkit, whose numba kernel for it
+# would take ~30 min), svd_compressed and tsqr_svd on both sides with the same
+# arguments, and writes
+#   target/compare/dask_flagship.jsonl, target/compare/chunkwise_flagship.jsonl,
+#   target/compare/flagship_report.md (Markdown from report_flagship.py, also printed).
+# Dask rows carry the peak RSS of their own child processes (os.wait4); each Rust
+# run goes under peak_rss.py, with the Dask children's limits (900 s, 16 GiB).
+# The Python side runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset, so that
+# NumPy uses its native OpenBLAS kernel (rows name it in "blas").
+# --quick passes --quick to both sides (n / 10).
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+HERE=benches/compare
+OUT=target/compare
+mkdir -p "$OUT"
+QUICK=()
+[ "${1:-}" = "--quick" ] && QUICK=(--quick)
+
+RUST=target/release/examples/flagship_compare
+if ! cargo build --release --example flagship_compare; then
+    echo "warning: cargo build failed; running the Dask side only" >&2
+    RUST=""
+fi
+
+VENV="$(bash "$HERE/setup_flagship_venv.sh")" || exit 1
+PY="$VENV/bin/python"
+
+CASES=(
+    "distance --metric euclidean --n 10000 --d 2000 --col-chunk 250 --row-chunk 2500"
+    "distance --metric correlation --n 10000 --d 2000 --col-chunk 250 --row-chunk 2500"
+    "svd_compressed --n 200000 --d 2000 --chunk 20000 --k 10 --iters 2"
+    "tsqr_svd --n 1000000 --d 50 --chunk 100000"
+)
+
+# --- Dask ------------------------------------------------------------------
+DASK_OUT="$OUT/dask_flagship.jsonl"
+: > "$DASK_OUT"
+for c in "${CASES[@]}"; do
+    extra=()
+    [[ "$c" == *correlation* ]] && extra=(--impls dask,scipy)
+    # shellcheck disable=SC2086
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        "$PY" "$HERE/dask_flagship.py" $c "${extra[@]}" "${QUICK[@]}" | tee -a "$DASK_OUT"
+done
+
+# --- chunkwise -------------------------------------------------------------
+RUST_OUT="$OUT/chunkwise_flagship.jsonl"
+if [ -n "$RUST" ] && [ -x "$RUST" ]; then
+    : > "$RUST_OUT"
+    for c in "${CASES[@]}"; do
+        # shellcheck disable=SC2086
+        ( ulimit -v $((16 * 1024 * 1024)); "$PY" "$HERE/peak_rss.py" timeout 900 "$RUST" $c "${QUICK[@]}" ) \
+            | tee -a "$RUST_OUT"
+        rc=${PIPESTATUS[0]}
+        if [ "$rc" -ne 0 ]; then  # error row keyed like a result row
+            read -r case _ metric _ <<< "$c"
+            [ "$case" = distance ] || metric=""
+            n="$(sed -E 's/.*--n ([0-9]+).*/\1/' <<< "$c")"
+            [ ${#QUICK[@]} -gt 0 ] && n=$((n / 10))
+            err="exit $rc"; [ "$rc" -eq 124 ] && err="timeout after 900 s"
+            echo "{\"case\": \"$case\", \"param\": $n, \"metric\": \"$metric\"," \
+                 "\"impl\": \"chunkwise\", \"error\": \"$err\"}" | tee -a "$RUST_OUT"
+        fi
+    done
+else
+    echo "note: $RUST not built; no chunkwise rows" >&2
+fi
+
+"$PY" "$HERE/report_flagship.py" "$RUST_OUT" "$DASK_OUT" | tee "$OUT/flagship_report.md"
