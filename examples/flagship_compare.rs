@@ -10,6 +10,12 @@
 mod common;
 use common::arg;
 
+// Large blocks are allocated and freed in every pass; mimalloc reuses the memory instead of
+// returning it to the kernel and faulting fresh pages in again (glibc's behaviour above its
+// mmap threshold).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use chunkwise::distance::{pairwise_distance, Metric};
 use chunkwise::linalg::{svd, svd_compressed, CompressedSvd};
 use chunkwise::{Array, DType};

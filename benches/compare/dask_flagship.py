@@ -10,7 +10,10 @@ Every Dask compute uses scheduler="threads", num_workers=2.  A failed or
 timed-out run gives a row with "error" instead of "seconds".
 
 Cases (python dask_flagship.py CASE [options]; --quick divides n and the
-row chunk by 10, and --impls picks implementations of `distance`):
+row chunks by 10; --impls picks implementations of `distance`; --sum reduces
+the large output inside the graph, as flagship_compare does, instead of
+assembling it: distance (sgkit, dask) computes D.sum(), tsqr_svd computes the
+column norms of U instead of U; those rows have "output": "sum"):
   distance --metric {euclidean,correlation} --n 10000 --d 2000
            --col-chunk 250 --row-chunk 2500
       x = np.random.default_rng(1).random((n, d)); distances between the n rows
@@ -73,8 +76,10 @@ def timed_runs(once, repeat):
 
 
 def summary(d):
+    """Checksum and one entry; nansum in row blocks (a whole-array nansum copies d)."""
     import numpy as np
-    return {"checksum": float(np.nansum(d)), "d01": float(d[0, 1])}
+    total = sum(float(np.nansum(d[i:i + 1000])) for i in range(0, d.shape[0], 1000))
+    return {"checksum": total, "d01": float(d[0, 1])}
 
 
 def dask_distance(x, metric, row_chunk, col_chunk):
@@ -104,7 +109,7 @@ def dask_distance(x, metric, row_chunk, col_chunk):
                         dtype=x.dtype)
 
 
-def measure_distance(impl, metric, n, d, row_chunk, col_chunk, repeat):
+def measure_distance(impl, metric, n, d, row_chunk, col_chunk, repeat, reduce=False):
     import numpy as np
     x = np.random.default_rng(1).random((n, d))
     out = {}
@@ -115,9 +120,11 @@ def measure_distance(impl, metric, n, d, row_chunk, col_chunk, repeat):
             t0 = time.perf_counter()
             g = x @ x.T
             dt = time.perf_counter() - t0
+            checksum = float(g.sum())
+            del g
             t0 = time.perf_counter()
             x @ y.T
-            return dt, {"gemm_seconds": time.perf_counter() - t0, "checksum": float(g.sum())}
+            return dt, {"gemm_seconds": time.perf_counter() - t0, "checksum": checksum}
 
         out = timed_runs(once, repeat)
         flops = 2.0 * n * n * d
@@ -148,13 +155,14 @@ def measure_distance(impl, metric, n, d, row_chunk, col_chunk, repeat):
 
     def once():
         t0 = time.perf_counter()
-        r = build().compute(**SCHED)
-        return time.perf_counter() - t0, summary(r)
+        r = build()
+        r = (r.sum() if reduce else r).compute(**SCHED)
+        return time.perf_counter() - t0, {"checksum": float(r)} if reduce else summary(r)
 
     return {**timed_runs(once, repeat), **out}
 
 
-def measure_svd(case, n, d, chunk, repeat, k=None, iters=None):
+def measure_svd(case, n, d, chunk, repeat, k=None, iters=None, reduce=False):
     import dask
     import dask.array as da
     import numpy as np
@@ -167,10 +175,13 @@ def measure_svd(case, n, d, chunk, repeat, k=None, iters=None):
                                                n_power_iter=iters, seed=0)
         else:
             u, s, v = da.linalg.svd(x)
+            if reduce:  # U's column norms (all 1) instead of U
+                u = (u * u).sum(axis=0)
         u, s, v = dask.compute(u, s, v, **SCHED)
         dt = time.perf_counter() - t0
-        return dt, {"s": [float(z) for z in s[:10]], "u_shape": list(u.shape),
-                    "dtype": str(u.dtype)}
+        extra = ({"u_colnorm_err": float(np.abs(u - 1).max())} if reduce else
+                 {"u_shape": list(u.shape)})
+        return dt, {"s": [float(z) for z in s[:10]], "dtype": str(u.dtype), **extra}
 
     return timed_runs(once, repeat)
 
@@ -250,6 +261,8 @@ def main():
     ap.add_argument("--impls", help="distance: comma-separated, of sgkit,dask,scipy,numpy-gemm "
                     "(default: all four; sgkit only when it imports)")
     ap.add_argument("--quick", action="store_true", help="n and row chunks / 10")
+    ap.add_argument("--sum", action="store_true",
+                    help="reduce the large output in the graph (see the docstring)")
     ap.add_argument("--repeat", type=int, help="timed runs (default: see docstring)")
     ap.add_argument("--timeout", type=float, default=900.0,
                     help="seconds per child process (default 900)")
@@ -268,16 +281,22 @@ def main():
         impls = (a.impls.split(",") if a.impls else
                  ["sgkit"] * have_sgkit() + ["dask", "scipy", "numpy-gemm"])
         for impl in impls:
+            reduce = a.sum and impl in ("sgkit", "dask")
             spec = {"case": "distance", "impl": impl, "metric": a.metric, "n": n, "d": d,
-                    "row_chunk": row_chunk, "col_chunk": a.col_chunk, "repeat": a.repeat}
+                    "row_chunk": row_chunk, "col_chunk": a.col_chunk, "repeat": a.repeat,
+                    "reduce": reduce}
             env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"} if impl == "scipy" else None
             r = dict(row, impl=impl, metric=a.metric, row_chunk=row_chunk,
                      col_chunk=a.col_chunk)
             if impl == "numpy-gemm":
                 del r["metric"]
+            if reduce:
+                r["output"] = "sum"
             run_child(r, spec, a, env)
     else:
         spec = {"case": a.case, "n": n, "d": d, "chunk": chunk, "repeat": a.repeat}
+        if a.case == "tsqr_svd" and a.sum:
+            spec["reduce"] = row["output"] = "sum"
         if a.case == "svd_compressed":
             spec.update(k=a.k, iters=a.iters)
             row.update(k=a.k, iters=a.iters)

@@ -6,7 +6,10 @@ flagship cases (distance, svd_compressed, tsqr_svd), plus the GEMM throughputs.
 Defaults: target/compare/chunkwise_flagship.jsonl and target/compare/dask_flagship.jsonl
 (relative to the repository root).  Rows are the JSON lines of flagship_compare
 and dask_flagship.py, keyed by (case, metric, param, impl); a chunkwise row
-without "impl" is "chunkwise"; when a key occurs twice the later row wins.
+without "impl" is "chunkwise"; " (sum)" is added to the impl of a row whose big
+output was reduced in the graph ("output": "sum", as flagship_compare always
+does) and " xT" to one with "threads": T; when a key occurs twice the later
+row wins.
 Lines from peak_rss.py ({"peak_rss_mb", "rows"}) set the peak RSS of the `rows`
 rows before them (preferred to a row's own figure, as in report.py).
 "vs chunkwise" = that row's seconds / chunkwise seconds for the same case,
@@ -36,7 +39,9 @@ def load(path, default_impl):
                     for r in rows[len(rows) - obj.get("rows", 0):]:
                         r["peak_rss_mb"] = obj["peak_rss_mb"]
                 elif "case" in obj:
-                    obj.setdefault("impl", default_impl)
+                    obj["impl"] = (obj.get("impl") or default_impl) + (
+                        " (sum)" if obj.get("output") == "sum" else "") + (
+                        f" x{obj['threads']}" if "threads" in obj else "")
                     rows.append(obj)
     return {(r["case"], r.get("metric") or "", float(r.get("param", 0)), r["impl"]): r
             for r in rows}
@@ -56,7 +61,7 @@ def main():
         print("|---|---:|---|---:|---:|---:|---|")
         for key in sorted(k for k in table if k[0] == case):
             r = table[key]
-            base = table.get(key[:3] + ("chunkwise",))
+            base = table.get(key[:3] + ("chunkwise",)) or table.get(key[:3] + ("chunkwise (sum)",))
             ratio = "-"
             if base and "seconds" in base and "seconds" in r and base["seconds"] > 0:
                 ratio = f"{r['seconds'] / base['seconds']:.3g}x"
@@ -65,6 +70,8 @@ def main():
                 notes.append("error: " + str(r["error"]).splitlines()[0][:60])
             if "s" in r:
                 notes.append("s[:3] = " + ", ".join(f"{v:.5g}" for v in r["s"][:3]))
+            if "s_max" in r:
+                notes.append(f"s max, min = {r['s_max']:.5g}, {r.get('s_min', 0):.5g}")
             if "gflops" in r:
                 notes.append(f"{r['gflops']:.1f} GFLOP/s")
             if r.get("quick"):
@@ -76,10 +83,12 @@ def main():
     gemm = [(k, r) for k, r in sorted(table.items()) if "gflops" in r]
     if gemm:
         print("### GEMM throughput\n")
+        print("GFLOP/s = 2 n^2 d / seconds (for a distance row: of the whole computation).\n")
         print("| case | n | impl | seconds | GFLOP/s | true GEMM s | true GEMM GFLOP/s | BLAS |")
         print("|---|---:|---|---:|---:|---:|---:|---|")
         for k, r in gemm:
-            print(f"| {k[0]} | {int(k[2]):,} | {k[3]} | {num(r, 'seconds', '.3f')} | "
+            case = f"{k[0]} ({k[1]})" if k[1] else k[0]
+            print(f"| {case} | {int(k[2]):,} | {k[3]} | {num(r, 'seconds', '.3f')} | "
                   f"{num(r, 'gflops', '.1f')} | {num(r, 'gemm_seconds', '.3f')} | "
                   f"{num(r, 'gemm_gflops', '.1f')} | {r.get('blas', '-')} |")
         print()

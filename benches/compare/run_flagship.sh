@@ -11,15 +11,17 @@
 # run goes under peak_rss.py, with the Dask children's limits (900 s, 16 GiB).
 # The Python side runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset, so that
 # NumPy uses its native OpenBLAS kernel (rows name it in "blas").
-# --quick passes --quick to both sides (n / 10).
+# flagship_compare reduces the n x n distances to their sum and U of tsqr_svd
+# to its column norms inside the graph; the Dask side runs both ways (assembled
+# as the brief's reference, and with --sum like the Rust side).
+# --quick: n and row chunks / 10 on both sides (explicit arguments: the Rust
+# example ignores flags it does not know).
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 HERE=benches/compare
 OUT=target/compare
 mkdir -p "$OUT"
-QUICK=()
-[ "${1:-}" = "--quick" ] && QUICK=(--quick)
 
 RUST=target/release/examples/flagship_compare
 if ! cargo build --release --example flagship_compare; then
@@ -30,23 +32,39 @@ fi
 VENV="$(bash "$HERE/setup_flagship_venv.sh")" || exit 1
 PY="$VENV/bin/python"
 
-CASES=(
-    "distance --metric euclidean --n 10000 --d 2000 --col-chunk 250 --row-chunk 2500"
-    "distance --metric correlation --n 10000 --d 2000 --col-chunk 250 --row-chunk 2500"
-    "svd_compressed --n 200000 --d 2000 --chunk 20000 --k 10 --iters 2"
-    "tsqr_svd --n 1000000 --d 50 --chunk 100000"
-)
+if [ "${1:-}" = "--quick" ]; then
+    CASES=(
+        "distance --metric euclidean --n 1000 --d 2000 --col-chunk 250 --row-chunk 250"
+        "distance --metric correlation --n 1000 --d 2000 --col-chunk 250 --row-chunk 250"
+        "svd_compressed --n 20000 --d 2000 --chunk 2000 --k 10 --iters 2"
+        "tsqr_svd --n 100000 --d 50 --chunk 10000"
+    )
+else
+    CASES=(
+        "distance --metric euclidean --n 10000 --d 2000 --col-chunk 250 --row-chunk 2500"
+        "distance --metric correlation --n 10000 --d 2000 --col-chunk 250 --row-chunk 2500"
+        "svd_compressed --n 200000 --d 2000 --chunk 20000 --k 10 --iters 2"
+        "tsqr_svd --n 1000000 --d 50 --chunk 100000"
+    )
+fi
 
 # --- Dask ------------------------------------------------------------------
 DASK_OUT="$OUT/dask_flagship.jsonl"
 : > "$DASK_OUT"
-for c in "${CASES[@]}"; do
-    extra=()
-    [[ "$c" == *correlation* ]] && extra=(--impls dask,scipy)
+# dask I [ARGS...]: case I of CASES with extra dask_flagship.py arguments.
+dask() {
+    local c="${CASES[$1]}"; shift
     # shellcheck disable=SC2086
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
-        "$PY" "$HERE/dask_flagship.py" $c "${extra[@]}" "${QUICK[@]}" | tee -a "$DASK_OUT"
-done
+        "$PY" "$HERE/dask_flagship.py" $c "$@" | tee -a "$DASK_OUT"
+}
+dask 0                                # sgkit, dask, scipy, numpy-gemm
+dask 0 --impls sgkit,dask --sum
+dask 1 --impls dask,scipy
+dask 1 --impls dask --sum
+dask 2
+dask 3
+dask 3 --sum
 
 # --- chunkwise -------------------------------------------------------------
 RUST_OUT="$OUT/chunkwise_flagship.jsonl"
@@ -54,14 +72,13 @@ if [ -n "$RUST" ] && [ -x "$RUST" ]; then
     : > "$RUST_OUT"
     for c in "${CASES[@]}"; do
         # shellcheck disable=SC2086
-        ( ulimit -v $((16 * 1024 * 1024)); "$PY" "$HERE/peak_rss.py" timeout 900 "$RUST" $c "${QUICK[@]}" ) \
+        ( ulimit -v $((16 * 1024 * 1024)); "$PY" "$HERE/peak_rss.py" timeout 900 "$RUST" $c ) \
             | tee -a "$RUST_OUT"
         rc=${PIPESTATUS[0]}
         if [ "$rc" -ne 0 ]; then  # error row keyed like a result row
             read -r case _ metric _ <<< "$c"
             [ "$case" = distance ] || metric=""
             n="$(sed -E 's/.*--n ([0-9]+).*/\1/' <<< "$c")"
-            [ ${#QUICK[@]} -gt 0 ] && n=$((n / 10))
             err="exit $rc"; [ "$rc" -eq 124 ] && err="timeout after 900 s"
             echo "{\"case\": \"$case\", \"param\": $n, \"metric\": \"$metric\"," \
                  "\"impl\": \"chunkwise\", \"error\": \"$err\"}" | tee -a "$RUST_OUT"
