@@ -468,6 +468,18 @@ impl Array {
         Array::elementwise(&[self.into()], |b, x| Ok(b.cast(x[0], dtype)))
     }
 
+    /// This array as f64, or an error naming `what` unless it is 2-d (for matrix routines).
+    pub(crate) fn f64_matrix(&self, what: &str) -> Result<Array> {
+        if self.ndim() != 2 {
+            return Err(IrError::ShapeMismatch(format!(
+                "{what} takes a 2-d array, not shape {:?}",
+                self.shape()
+            ))
+            .into());
+        }
+        self.astype(DType::F64)
+    }
+
     /// Applies a unary operation.
     pub fn unary(&self, f: UnaryOp) -> Result<Array> {
         Array::elementwise(&[self.into()], |b, x| b.unary(f, x[0]))

@@ -27,7 +27,7 @@
 
 use crate::delayed::{call1, gather, try_call2, Delayed};
 use crate::error::Result;
-use crate::{Array, DType};
+use crate::Array;
 use chunkwise_ir::{DynArray, IrError};
 use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2};
 use std::sync::Arc;
@@ -287,18 +287,7 @@ pub fn pairwise_distance(x: &Array, y: Option<&Array>, metric: Metric) -> Result
         }
     }
     let prep = |a: &Array| -> Result<Array> {
-        if a.ndim() != 2 {
-            return Err(IrError::ShapeMismatch(format!(
-                "pairwise_distance takes 2-d arrays (rows are vectors), not shape {:?}",
-                a.shape()
-            ))
-            .into());
-        }
-        let a = if a.dtype() == DType::F64 {
-            a.clone()
-        } else {
-            a.astype(DType::F64)?
-        };
+        let a = a.f64_matrix("pairwise_distance (rows are vectors)")?;
         if metric == Metric::Correlation {
             // Correlation is the cosine of rows centred on their means.
             let mean = a.mean(Some(&[1]), true)?;

@@ -74,18 +74,7 @@ fn row_blocks(a: &Array) -> Result<Vec<Delayed<Mat2>>> {
 
 /// `a` as f64 with all its columns in one chunk; an error unless 2-d.
 fn tall(a: &Array, what: &str) -> Result<Array> {
-    if a.ndim() != 2 {
-        return Err(IrError::ShapeMismatch(format!(
-            "{what} takes a 2-d array, not shape {:?}",
-            a.shape()
-        ))
-        .into());
-    }
-    let a = if a.dtype() == DType::F64 {
-        a.clone()
-    } else {
-        a.astype(DType::F64)?
-    };
+    let a = a.f64_matrix(what)?;
     let rows = a.chunks()?.axis(0).lengths();
     let cols = a.shape()[1];
     if a.chunks()?.axis(1).num_blocks() == 1 {
@@ -185,13 +174,7 @@ pub fn qr(a: &Array) -> Result<(Array, Array)> {
 /// short-and-fat array (the same on the transpose). Singular values come in nonincreasing
 /// order; `u` keeps `a`'s row chunks.
 pub fn svd(a: &Array) -> Result<(Array, Array, Array)> {
-    if a.ndim() != 2 {
-        return Err(IrError::ShapeMismatch(format!(
-            "svd takes a 2-d array, not shape {:?}",
-            a.shape()
-        ))
-        .into());
-    }
+    a.f64_matrix("svd")?;
     let (n, k) = (a.shape()[0], a.shape()[1]);
     if n < k {
         // Short and fat: a^T = v s u^T.
