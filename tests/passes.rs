@@ -519,3 +519,52 @@ fn deep_chains_fuse_and_slices_move_down_them_in_one_pass() {
     assert_eq!(tasks(&z), 1);
     same_values(&z);
 }
+
+/// `name-123` task keys as `name-K` (keys come from a process-wide counter).
+fn without_keys(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '-' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+            while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                chars.next();
+            }
+            out.push('K');
+        }
+    }
+    out
+}
+
+#[test]
+fn snapshot_task_fusion() {
+    fn load(name: &String) -> Vec<u8> {
+        name.as_bytes().to_vec()
+    }
+    fn clean(raw: &Vec<u8>) -> usize {
+        raw.len()
+    }
+    fn report(a: &usize, b: &usize) -> usize {
+        a + b
+    }
+    let a = chunkwise::delayed::call1("load", load, "a".to_string());
+    let ca = chunkwise::delayed::call1("clean", clean, &a);
+    let b = chunkwise::delayed::call1("load", load, "bb".to_string());
+    let cb = chunkwise::delayed::call1("clean", clean, &b);
+    let r = chunkwise::delayed::call2("report", report, &ca, &cb);
+    let nodes = [r.node().clone()];
+    let after = PassManager::standard()
+        .only(&["task-fusion"])
+        .run(&nodes)
+        .unwrap()
+        .outputs;
+    insta::assert_snapshot!(
+        "task_fusion_linear_links",
+        without_keys(&format!(
+            "before:\n{}\nafter task-fusion:\n{}",
+            layers_text(&nodes),
+            layers_text(&after)
+        ))
+    );
+    assert_eq!(*r.compute().unwrap(), 3);
+}
