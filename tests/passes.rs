@@ -541,6 +541,7 @@ fn snapshot_task_fusion() {
     fn load(name: &String) -> Vec<u8> {
         name.as_bytes().to_vec()
     }
+    #[allow(clippy::ptr_arg)] // delayed functions take `&T` for the stored `T`
     fn clean(raw: &Vec<u8>) -> usize {
         raw.len()
     }
