@@ -36,7 +36,10 @@ column norms of U instead of U; those rows have "output": "sum"):
   svd_compressed --n 200000 --d 2000 --chunk 20000 --k 10 --iters 2
       x = da.random.default_rng(0).random((n, d), chunks=(chunk, d))
       .astype(float32); u, s, v = da.linalg.svd_compressed(x, k,
-      n_power_iter=iters); dask.compute(u, s, v).  Reports s.
+      n_power_iter=iters, iterator=ITERATOR); dask.compute(u, s, v).  Reports s.
+      --iterator power (Dask's default) does not re-orthonormalize between
+      power iterations, which on this data (top singular value ~60x the rest)
+      loses the trailing singular values; --iterator QR does (with tsqr).
   tsqr_svd --n 1000000 --d 50 --chunk 100000
       x = da.random.default_rng(0).random((n, d), chunks=(chunk, d)) (float64);
       u, s, v = da.linalg.svd(x) (TSQR); dask.compute(u, s, v).  Reports s[:10].
@@ -162,7 +165,7 @@ def measure_distance(impl, metric, n, d, row_chunk, col_chunk, repeat, reduce=Fa
     return {**timed_runs(once, repeat), **out}
 
 
-def measure_svd(case, n, d, chunk, repeat, k=None, iters=None, reduce=False):
+def measure_svd(case, n, d, chunk, repeat, k=None, iters=None, iterator=None, reduce=False):
     import dask
     import dask.array as da
     import numpy as np
@@ -171,8 +174,8 @@ def measure_svd(case, n, d, chunk, repeat, k=None, iters=None, reduce=False):
         t0 = time.perf_counter()
         x = da.random.default_rng(0).random((n, d), chunks=(chunk, d))
         if case == "svd_compressed":
-            u, s, v = da.linalg.svd_compressed(x.astype(np.float32), k=k,
-                                               n_power_iter=iters, seed=0)
+            u, s, v = da.linalg.svd_compressed(x.astype(np.float32), k=k, n_power_iter=iters,
+                                               iterator=iterator, seed=0)
         else:
             u, s, v = da.linalg.svd(x)
             if reduce:  # U's column norms (all 1) instead of U
@@ -258,6 +261,8 @@ def main():
     ap.add_argument("--chunk", type=int, help="row chunk of the svd cases")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--iters", type=int, default=2)
+    ap.add_argument("--iterator", choices=["power", "QR"], default="power",
+                    help="svd_compressed's power-iteration scheme (default: Dask's, power)")
     ap.add_argument("--impls", help="distance: comma-separated, of sgkit,dask,scipy,numpy-gemm "
                     "(default: all four; sgkit only when it imports)")
     ap.add_argument("--quick", action="store_true", help="n and row chunks / 10")
@@ -298,8 +303,8 @@ def main():
         if a.case == "tsqr_svd" and a.sum:
             spec["reduce"] = row["output"] = "sum"
         if a.case == "svd_compressed":
-            spec.update(k=a.k, iters=a.iters)
-            row.update(k=a.k, iters=a.iters)
+            spec.update(k=a.k, iters=a.iters, iterator=a.iterator)
+            row.update(k=a.k, iters=a.iters, iterator=a.iterator)
         run_child(dict(row, impl="dask", chunk=chunk), spec, a)
 
 

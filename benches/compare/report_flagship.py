@@ -8,8 +8,8 @@ Defaults: target/compare/chunkwise_flagship.jsonl and target/compare/dask_flagsh
 and dask_flagship.py, keyed by (case, metric, param, impl); a chunkwise row
 without "impl" is "chunkwise"; " (sum)" is added to the impl of a row whose big
 output was reduced in the graph ("output": "sum", as flagship_compare always
-does) and " xT" to one with "threads": T; when a key occurs twice the later
-row wins.
+does), " xT" to one with "threads": T and " (I)" to one with "iterator": I
+(svd_compressed); when a key occurs twice the later row wins.
 Lines from peak_rss.py ({"peak_rss_mb", "rows"}) set the peak RSS of the `rows`
 rows before them (preferred to a row's own figure, as in report.py).
 "vs chunkwise" = that row's seconds / chunkwise seconds for the same case,
@@ -41,7 +41,8 @@ def load(path, default_impl):
                 elif "case" in obj:
                     obj["impl"] = (obj.get("impl") or default_impl) + (
                         " (sum)" if obj.get("output") == "sum" else "") + (
-                        f" x{obj['threads']}" if "threads" in obj else "")
+                        f" x{obj['threads']}" if "threads" in obj else "") + (
+                        f" ({obj['iterator']})" if "iterator" in obj else "")
                     rows.append(obj)
     return {(r["case"], r.get("metric") or "", float(r.get("param", 0)), r["impl"]): r
             for r in rows}

@@ -62,7 +62,8 @@ dask 0                                # sgkit, dask, scipy, numpy-gemm
 dask 0 --impls sgkit,dask --sum
 dask 1 --impls dask,scipy
 dask 1 --impls dask --sum
-dask 2
+dask 2                                # Dask's default iterator="power"
+dask 2 --iterator QR                  # re-orthonormalizes each pass, like chunkwise
 dask 3
 dask 3 --sum
 
@@ -85,7 +86,7 @@ if [ -n "$RUST" ] && [ -x "$RUST" ]; then
         fi
     done
 else
-    echo "note: $RUST not built; no chunkwise rows" >&2
+    echo "note: target/release/examples/flagship_compare not built; no chunkwise rows" >&2
 fi
 
 "$PY" "$HERE/report_flagship.py" "$RUST_OUT" "$DASK_OUT" | tee "$OUT/flagship_report.md"
