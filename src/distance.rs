@@ -27,6 +27,7 @@
 
 use crate::delayed::{call1, gather, try_call2, Delayed};
 use crate::error::Result;
+use crate::linalg::{matmul_into, view};
 use crate::Array;
 use chunkwise_ir::{DynArray, IrError};
 use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2};
@@ -105,19 +106,7 @@ fn gemm_xyt_into(
     add: bool,
 ) {
     let (x, y) = (x.as_standard_layout(), y.as_standard_layout());
-    let (a, b, k) = (x.nrows(), y.nrows(), x.ncols());
-    let xs = x.as_slice().expect("standard layout");
-    let ys = y.as_slice().expect("standard layout");
-    let lhs = faer::MatRef::from_row_major_slice(xs, a, k);
-    let rhs = faer::MatRef::from_row_major_slice(ys, b, k).transpose();
-    let dst =
-        faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("standard layout"), a, b);
-    let accum = if add {
-        faer::Accum::Add
-    } else {
-        faer::Accum::Replace
-    };
-    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, faer::Par::Seq);
+    matmul_into(out, view(&x), view(&y).transpose(), alpha, add);
 }
 
 /// Calls `f(sum)` over the pairs of rows, with `g(a, b)` reduced by `fold` over columns.

@@ -174,7 +174,7 @@ pub fn qr(a: &Array) -> Result<(Array, Array)> {
 /// short-and-fat array (the same on the transpose). Singular values come in nonincreasing
 /// order; `u` keeps `a`'s row chunks.
 pub fn svd(a: &Array) -> Result<(Array, Array, Array)> {
-    a.f64_matrix("svd")?;
+    let a = a.f64_matrix("svd")?;
     let (n, k) = (a.shape()[0], a.shape()[1]);
     if n < k {
         // Short and fat: a^T = v s u^T.
@@ -184,7 +184,7 @@ pub fn svd(a: &Array) -> Result<(Array, Array, Array)> {
         let (u, s, vt) = svd(&at)?;
         return Ok((vt.t()?, s, u.t()?));
     }
-    let (q, r) = tsqr(a)?;
+    let (q, r) = tsqr(&a)?;
     let f = try_call1(
         "svd",
         |r: &DynArray| svd_block(&block_2d(r)?),
@@ -250,41 +250,43 @@ fn block_f64(b: &DynArray) -> std::result::Result<Mat2, String> {
 }
 
 /// A faer view of a standard-layout matrix (no copy).
-fn view<'a>(x: &'a ndarray::CowArray<'_, f64, Ix2>) -> faer::MatRef<'a, f64> {
+pub(crate) fn view<'a>(x: &'a ndarray::CowArray<'_, f64, Ix2>) -> faer::MatRef<'a, f64> {
     faer::MatRef::from_row_major_slice(x.as_slice().expect("standard layout"), x.nrows(), x.ncols())
 }
 
-/// `x^T y` for `x` (rows r) and `y` (rows r), by faer (sequential inside a task).
+/// `out = alpha lhs rhs` (or `out += ...` with `add`), by faer, sequential: the matrix
+/// routines call it inside tasks that already run in parallel.
+pub(crate) fn matmul_into(
+    out: &mut Mat2,
+    lhs: faer::MatRef<'_, f64>,
+    rhs: faer::MatRef<'_, f64>,
+    alpha: f64,
+    add: bool,
+) {
+    let (r, c) = out.dim();
+    let dst =
+        faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("standard layout"), r, c);
+    let accum = if add {
+        faer::Accum::Add
+    } else {
+        faer::Accum::Replace
+    };
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, faer::Par::Seq);
+}
+
+/// `x^T y` for `x` (rows r) and `y` (rows r).
 fn xt_y(x: &Mat2, y: &Mat2) -> Mat2 {
     let (x, y) = (x.as_standard_layout(), y.as_standard_layout());
     let mut out = Mat2::zeros((x.ncols(), y.ncols()));
-    let (r, c) = out.dim();
-    let dst = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("fresh"), r, c);
-    faer::linalg::matmul::matmul(
-        dst,
-        faer::Accum::Replace,
-        view(&x).transpose(),
-        view(&y),
-        1.0,
-        faer::Par::Seq,
-    );
+    matmul_into(&mut out, view(&x).transpose(), view(&y), 1.0, false);
     out
 }
 
-/// `x y` by faer (sequential inside a task).
+/// `x y`.
 fn x_y(x: &Mat2, y: &Mat2) -> Mat2 {
     let (x, y) = (x.as_standard_layout(), y.as_standard_layout());
     let mut out = Mat2::zeros((x.nrows(), y.ncols()));
-    let (r, c) = out.dim();
-    let dst = faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("fresh"), r, c);
-    faer::linalg::matmul::matmul(
-        dst,
-        faer::Accum::Replace,
-        view(&x),
-        view(&y),
-        1.0,
-        faer::Par::Seq,
-    );
+    matmul_into(&mut out, view(&x), view(&y), 1.0, false);
     out
 }
 

@@ -31,14 +31,17 @@ fn tasks(a: &Array) -> usize {
     a.plan().unwrap().len()
 }
 
+/// `a` computed from its graph as built (no passes).
+fn plain(a: &Array) -> chunkwise::DynArray {
+    a.compute_dyn_with(&ComputeOptions {
+        passes: Some(&PassManager::none()),
+        ..ComputeOptions::default()
+    })
+    .unwrap()
+}
+
 fn same_values(a: &Array) {
-    let plain = a
-        .compute_dyn_with(&ComputeOptions {
-            passes: Some(&PassManager::none()),
-            ..ComputeOptions::default()
-        })
-        .unwrap();
-    assert_eq!(plain, a.compute_dyn().unwrap());
+    assert_eq!(plain(a), a.compute_dyn().unwrap());
 }
 
 // ----- snapshots, one or more per pass -----
@@ -322,14 +325,6 @@ fn fused_reductions_over_large_blocks_match_unfused() {
     let x = Array::random_uniform(&[3000, 200], &[1500, 200], 9).unwrap();
     let z = Array::random_normal(&[3000, 200], &[1500, 200], 10).unwrap() * 2.0;
     let y = x.exp() - &z / 4.0 + &z;
-    let none = PassManager::none();
-    let plain = |a: &Array| {
-        a.compute_dyn_with(&ComputeOptions {
-            passes: Some(&none),
-            ..ComputeOptions::default()
-        })
-        .unwrap()
-    };
     let cases: Vec<(Array, bool)> = vec![
         (y.sum(None, false).unwrap(), false),
         (y.mean(Some(&[0]), false).unwrap(), false),
