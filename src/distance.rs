@@ -27,7 +27,7 @@
 
 use crate::delayed::{call1, gather, try_call2, Delayed};
 use crate::error::Result;
-use crate::linalg::{matmul_into, view};
+use crate::linalg::{matmul_into, view, view_mut};
 use crate::Array;
 use chunkwise_ir::{DynArray, IrError};
 use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2};
@@ -106,7 +106,7 @@ fn gemm_xyt_into(
     add: bool,
 ) {
     let (x, y) = (x.as_standard_layout(), y.as_standard_layout());
-    matmul_into(out, view(&x), view(&y).transpose(), alpha, add);
+    matmul_into(view_mut(out), view(&x), view(&y).transpose(), alpha, add);
 }
 
 /// Calls `f(sum)` over the pairs of rows, with `g(a, b)` reduced by `fold` over columns.

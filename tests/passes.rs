@@ -354,6 +354,34 @@ fn fused_reductions_over_large_blocks_match_unfused() {
     }
 }
 
+#[test]
+fn fused_programs_over_large_blocks_match_unfused() {
+    // Blocks of 4.8 MB: a program whose inputs are inlined computes them in slabs of rows,
+    // each input's part chosen through its indices (transposed, broadcast along either
+    // axis, or a task's block read as it is).
+    let x = Array::random_uniform(&[1200, 500], &[600, 500], 1).unwrap();
+    let b = Array::random_uniform(&[500], &[500], 2).unwrap();
+    let c = Array::random_normal(&[1200, 1], &[600, 1], 3).unwrap();
+    let z = Array::random_uniform(&[500, 1200], &[500, 600], 4).unwrap();
+    let w = Array::random_uniform(&[1200, 500], &[300, 500], 5)
+        .unwrap()
+        .rechunk(&[600, 500])
+        .unwrap();
+    let m = x.mean(Some(&[0]), true).unwrap();
+    let f = Array::from_ndarray(
+        ndarray::Array2::from_shape_fn((1200, 500), |(i, j)| (i * 3 + j) as f64),
+        &[600, 500],
+    )
+    .unwrap();
+    let y = ((&x * 2.0 + &b) - c.exp() + z.t().unwrap()) * &w - &m + &f;
+    let y32 = y.astype(chunkwise::DType::F32).unwrap();
+    for r in [&y, &y32] {
+        let text = layers_text(&[node(&r.optimize().unwrap())]);
+        assert!(text.contains("inline"), "{text}");
+        same_values(r);
+    }
+}
+
 // ----- cases restated from Dask's optimization tests -----
 
 #[test]

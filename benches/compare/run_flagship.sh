@@ -4,7 +4,9 @@
 # Builds the Rust example, sets up the flagship venv (setup_flagship_venv.sh),
 # runs distance (euclidean; correlation without sgkit, whose numba kernel for it
 # would take ~30 min), svd_compressed and tsqr_svd on both sides with the same
-# arguments, and writes
+# arguments (chunkwise also runs svd_compressed with the input recomputed in
+# every pass, and faer's GEMM alone on 1 and 2 threads, each in its own
+# process), and writes
 #   target/compare/dask_flagship.jsonl, target/compare/chunkwise_flagship.jsonl,
 #   target/compare/flagship_report.md (Markdown from report_flagship.py, also printed).
 # Dask rows carry the peak RSS of their own child processes (os.wait4); each Rust
@@ -32,7 +34,9 @@ fi
 VENV="$(bash "$HERE/setup_flagship_venv.sh")" || exit 1
 PY="$VENV/bin/python"
 
+N_GEMM=10000
 if [ "${1:-}" = "--quick" ]; then
+    N_GEMM=1000
     CASES=(
         "distance --metric euclidean --n 1000 --d 2000 --col-chunk 250 --row-chunk 250"
         "distance --metric correlation --n 1000 --d 2000 --col-chunk 250 --row-chunk 250"
@@ -71,7 +75,11 @@ dask 3 --sum
 RUST_OUT="$OUT/chunkwise_flagship.jsonl"
 if [ -n "$RUST" ] && [ -x "$RUST" ]; then
     : > "$RUST_OUT"
-    for c in "${CASES[@]}"; do
+    # svd_compressed again with the input recomputed in every pass (CompressedSvd::
+    # recompute_input) instead of held; faer's own GEMM throughput on 1 and 2 threads.
+    for c in "${CASES[@]}" "${CASES[2]} --recompute 1" \
+             "faer_gemm --n ${N_GEMM} --d 2000 --threads 1" \
+             "faer_gemm --n ${N_GEMM} --d 2000 --threads 2"; do
         # shellcheck disable=SC2086
         ( ulimit -v $((16 * 1024 * 1024)); "$PY" "$HERE/peak_rss.py" timeout 900 "$RUST" $c ) \
             | tee -a "$RUST_OUT"

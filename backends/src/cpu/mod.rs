@@ -105,6 +105,21 @@ fn part_of(x: &DynArray, part: &Part) -> DynArray {
     }
 }
 
+/// The part of a blockwise layer's input (indices `ind`, shape `in_shape`) that `part` of the
+/// layer's block (indices `out_ind`, shape `out_shape`) reads: the same range along the same
+/// axis, unless the input is broadcast along it.
+fn input_part(
+    part: &Part,
+    ind: &[u8],
+    out_ind: &[u8],
+    in_shape: &[u64],
+    out_shape: &[u64],
+) -> Part {
+    let (ax, r) = part.as_ref()?;
+    let at = ind.iter().position(|s| *s == out_ind[*ax])?;
+    (in_shape[at] > 1 || out_shape[*ax] <= 1).then(|| (at, r.clone()))
+}
+
 /// Block `coords` of the inlined layer `n` ([`Layer::Inline`]), or only `part` of it,
 /// computed from the task's dependencies `deps`, read from position `*cursor` on in
 /// [`Stage::for_each_dep`] order.
@@ -139,11 +154,7 @@ fn eval_inline(
             return;
         }
         let ind = &b.inputs[k].1;
-        // The same part of the input, unless the input is broadcast along that axis.
-        let sub = part.as_ref().and_then(|(ax, r)| {
-            let at = ind.iter().position(|s| *s == b.out_ind[*ax])?;
-            (m.shape()[at] > 1 || input.shape()[*ax] <= 1).then(|| (at, r.clone()))
-        });
+        let sub = input_part(part, ind, &b.out_ind, &m.shape(), &input.shape());
         match eval_inline(m, c, &sub, deps, cursor) {
             Ok(a) => args.push(align(&a, ind, &b.out_ind)),
             Err(e) => err = Some(e),
@@ -161,7 +172,12 @@ fn eval_inline(
 
 /// The values of a stage's direct inputs (see [`Stage::for_each_input`]) from its
 /// dependencies, computing inlined inputs in the task.
-fn direct_inputs(stage: &Stage, coords: &[u64], deps: &[Value]) -> Result<Vec<Value>, KernelError> {
+fn direct_inputs(
+    stage: &Stage,
+    coords: &[u64],
+    part: &Part,
+    deps: &[Value],
+) -> Result<Vec<Value>, KernelError> {
     let mut out = Vec::new();
     let mut cursor = 0;
     let mut err = None;
@@ -171,13 +187,25 @@ fn direct_inputs(stage: &Stage, coords: &[u64], deps: &[Value]) -> Result<Vec<Va
         if err.is_some() {
             return;
         }
+        // Parts are only asked of blockwise stages, where `slot` is the input's position.
+        let sub = match (part, stage.node.layer()) {
+            (Some(_), Layer::Blockwise(b)) => {
+                let (m, ind) = &b.inputs[slot];
+                input_part(part, ind, &b.out_ind, &m.shape(), &stage.node.shape())
+            }
+            _ => None,
+        };
         let r = match stage.inlined(slot) {
-            Some(n) => eval_inline(n, c, &None, deps, &mut cursor).map(Value::Array),
+            Some(n) => eval_inline(n, c, &sub, deps, &mut cursor).map(Value::Array),
             None => {
                 cursor += 1;
-                deps.get(cursor - 1)
-                    .cloned()
-                    .ok_or_else(|| KernelError::BadInput("missing input block".into()))
+                let v = deps
+                    .get(cursor - 1)
+                    .ok_or_else(|| KernelError::BadInput("missing input block".into()));
+                match (v, &sub) {
+                    (Ok(v), Some(_)) => array(v).map(|a| Value::Array(part_of(a, &sub))),
+                    (v, _) => v.cloned(),
+                }
             }
         };
         match r {
@@ -192,6 +220,44 @@ fn direct_inputs(stage: &Stage, coords: &[u64], deps: &[Value]) -> Result<Vec<Va
     }
 }
 
+/// A blockwise layer's input blocks, aligned to its output's axes.
+fn aligned(b: &chunkwise_ir::Blockwise, inputs: &[Value]) -> Result<Vec<DynArray>, KernelError> {
+    b.inputs
+        .iter()
+        .zip(inputs)
+        .map(|((_, ind), v)| Ok(align(array(v)?, ind, &b.out_ind)))
+        .collect()
+}
+
+/// A program stage with inlined inputs (root or elementwise fusion) whose block spans more
+/// than two [`SLAB_BYTES`] slabs along axis 0: computes its inputs slab by slab into one
+/// output block, so no whole block of an inlined input (a source's block, say, before a
+/// cast) is ever allocated. `None` for other stages.
+fn sliced_program(
+    stage: &Stage,
+    coords: &[u64],
+    deps: &[Value],
+) -> Result<Option<DynArray>, KernelError> {
+    let Layer::Blockwise(b) = stage.node.layer() else {
+        return Ok(None);
+    };
+    let Kernel::Program(p) = &b.kernel else {
+        return Ok(None);
+    };
+    let shape = stage.node.chunks().block_shape(coords);
+    let Some(&len) = shape.first() else {
+        return Ok(None);
+    };
+    let rows = (SLAB_BYTES / (shape[1..].iter().product::<usize>().max(1) * 8)).max(1);
+    if 2 * rows > len {
+        return Ok(None);
+    }
+    program::eval_slabs(p, &shape, rows, |r| {
+        aligned(b, &direct_inputs(stage, coords, &Some((0, r)), deps)?)
+    })
+    .map(Some)
+}
+
 /// Computes block `block` (linear index in the stage grid) of `stage` from its dependencies
 /// (in [`Stage::for_each_dep`] order).
 pub fn execute(stage: &Stage, block: u64, deps: &[Value]) -> Result<Value, KernelError> {
@@ -202,7 +268,10 @@ pub fn execute(stage: &Stage, block: u64, deps: &[Value]) -> Result<Value, Kerne
     }
     let direct;
     let inputs = if stage.has_inline() {
-        direct = direct_inputs(stage, &coords, deps)?;
+        if let Some(arr) = sliced_program(stage, &coords, deps)? {
+            return Ok(Value::Array(arr));
+        }
+        direct = direct_inputs(stage, &coords, &None, deps)?;
         &direct[..]
     } else {
         deps
@@ -221,15 +290,7 @@ pub fn execute(stage: &Stage, block: u64, deps: &[Value]) -> Result<Value, Kerne
             _,
         ) => unreachable!("sources are computed above"),
         (Layer::Blockwise(b), _) => match &b.kernel {
-            Kernel::Program(p) => {
-                let aligned = b
-                    .inputs
-                    .iter()
-                    .zip(inputs)
-                    .map(|((_, ind), v)| Ok(align(array(v)?, ind, &b.out_ind)))
-                    .collect::<Result<Vec<_>, KernelError>>()?;
-                program::eval(p, &aligned, &out_shape())?
-            }
+            Kernel::Program(p) => program::eval(p, &aligned(b, inputs)?, &out_shape())?,
             Kernel::Contract => {
                 let pairs = inputs
                     .chunks(2)

@@ -101,6 +101,45 @@ fn prepare(input: &DynArray, shape: &[usize]) -> Result<Prepared, KernelError> {
 /// Evaluates `p` on `inputs` (each already aligned to the output's axes: same number of
 /// dimensions, length 1 or the output length on each axis) into a block of `shape`.
 pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArray, KernelError> {
+    check_inputs(p, inputs)?;
+    // A bare input: share it.
+    if let [Instr::Input { i }] = p.instrs() {
+        let x = &inputs[*i as usize];
+        if x.shape() == shape {
+            return Ok(x.clone());
+        }
+    }
+    let total: usize = shape.iter().product();
+    let mut out = new_tile(p.output_dtype(), total);
+    eval_into(p, inputs, shape, &mut out, 0)?;
+    Ok(wrap(out, shape))
+}
+
+/// Evaluates `p` block by block in slabs along axis 0 of `shape`, `rows` at a time, into one
+/// output block: `inputs(range)` gives the (aligned) inputs of the rows `range`. Inputs
+/// computed per slab stay small, and only the output is allocated whole.
+pub fn eval_slabs(
+    p: &Program,
+    shape: &[usize],
+    rows: usize,
+    mut inputs: impl FnMut(std::ops::Range<usize>) -> Result<Vec<DynArray>, KernelError>,
+) -> Result<DynArray, KernelError> {
+    let total: usize = shape.iter().product();
+    let row: usize = shape[1..].iter().product();
+    let mut out = new_tile(p.output_dtype(), total);
+    let mut slab_shape = shape.to_vec();
+    for start in (0..shape[0]).step_by(rows.max(1)) {
+        let end = (start + rows.max(1)).min(shape[0]);
+        slab_shape[0] = end - start;
+        let ins = inputs(start..end)?;
+        check_inputs(p, &ins)?;
+        eval_into(p, &ins, &slab_shape, &mut out, start * row)?;
+    }
+    Ok(wrap(out, shape))
+}
+
+/// An error unless `inputs` match the program's inputs in number and dtype.
+fn check_inputs(p: &Program, inputs: &[DynArray]) -> Result<(), KernelError> {
     if inputs.len() != p.inputs().len() {
         return Err(KernelError::BadInput(format!(
             "program takes {} inputs, got {}",
@@ -116,21 +155,28 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
             )));
         }
     }
+    Ok(())
+}
+
+fn wrap(out: Tile, shape: &[usize]) -> DynArray {
+    with_tile!(out, v => Element::wrap(ArrayD::from_shape_vec(IxDyn(shape), v).expect("length matches shape").into_shared()))
+}
+
+/// Evaluates `p` on `inputs` (checked by [`check_inputs`]) into
+/// `out[base..base + product(shape)]`.
+fn eval_into(
+    p: &Program,
+    inputs: &[DynArray],
+    shape: &[usize],
+    out: &mut Tile,
+    base: usize,
+) -> Result<(), KernelError> {
     let instrs = p.instrs();
-    // A bare input: share it (broadcast if needed).
-    if let [Instr::Input { i }] = instrs {
-        let x = &inputs[*i as usize];
-        if x.shape() == shape {
-            return Ok(x.clone());
-        }
-    }
     let prepared = inputs
         .iter()
         .map(|x| prepare(x, shape))
         .collect::<Result<Vec<_>, _>>()?;
     let total: usize = shape.iter().product();
-    let out_dt = p.output_dtype();
-    let mut out = new_tile(out_dt, total);
 
     // Register allocation with reuse after last use. Constants and scalar inputs get
     // registers filled once.
@@ -218,7 +264,7 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
                 let ctx = Ctx::at(&regs, fixed, off, len);
                 let (target, toff) = match dst.as_mut() {
                     Some(t) => (t, 0),
-                    None => (&mut out, off),
+                    None => (&mut *out, base + off),
                 };
                 run(ins, &ctx, dtypes, target, toff)?;
             }
@@ -229,11 +275,11 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
         // An output that is an input or a constant is copied.
         if pinned[n - 1] || matches!(loc[n - 1], Loc::Input(_)) {
             let ctx = Ctx::at(&regs, fixed, off, len);
-            copy_into(&ctx, n - 1, &mut out, off, dtypes[n - 1]);
+            copy_into(&ctx, n - 1, out, base + off, dtypes[n - 1]);
         }
         off += len;
     }
-    with_tile!(out, v => Ok(Element::wrap(ArrayD::from_shape_vec(IxDyn(shape), v).expect("length matches shape").into_shared())))
+    Ok(())
 }
 
 struct Ctx<'a> {

@@ -3,6 +3,7 @@
 use chunkwise_ir::slice::SliceItem;
 use chunkwise_ir::{with_array, with_dtype, DType, Distribution, DynArray, Element, Window};
 use ndarray::{ArrayD, IxDyn, Slice};
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use super::num::Num;
@@ -38,7 +39,7 @@ fn unit(h: u64) -> f64 {
 /// from `mix(mix(seed ^ GOLDEN) + g * GOLDEN)`, normal ones by Box-Muller on the counters
 /// `2g` and `2g + 1`.
 #[inline(always)]
-fn fill(seed: u64, dist: Distribution, g0: u64, step: u64, out: &mut [f64]) {
+fn fill(seed: u64, dist: Distribution, g0: u64, step: u64, out: &mut [MaybeUninit<f64>]) {
     let key = mix(seed ^ GOLDEN);
     match dist {
         Distribution::Uniform { low, high } => {
@@ -48,7 +49,7 @@ fn fill(seed: u64, dist: Distribution, g0: u64, step: u64, out: &mut [f64]) {
                 step.wrapping_mul(GOLDEN),
             );
             for o in out.iter_mut() {
-                *o = low + span * unit(mix(h));
+                o.write(low + span * unit(mix(h)));
                 h = h.wrapping_add(inc);
             }
         }
@@ -57,7 +58,7 @@ fn fill(seed: u64, dist: Distribution, g0: u64, step: u64, out: &mut [f64]) {
             for o in out.iter_mut() {
                 let u1 = 1.0 - unit(mix(key.wrapping_add((2 * g).wrapping_mul(GOLDEN))));
                 let u2 = unit(mix(key.wrapping_add((2 * g + 1).wrapping_mul(GOLDEN))));
-                *o = mean + std * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                o.write(mean + std * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos());
                 g = g.wrapping_add(step);
             }
         }
@@ -67,7 +68,7 @@ fn fill(seed: u64, dist: Distribution, g0: u64, step: u64, out: &mut [f64]) {
 /// [`fill`] with the widest vector instructions the CPU has (detected at run time; the
 /// values are the same bits whichever path runs: integer mixing and one multiply-add per
 /// element, no fused operations).
-fn fill_fast(seed: u64, dist: Distribution, g0: u64, step: u64, out: &mut [f64]) {
+fn fill_fast(seed: u64, dist: Distribution, g0: u64, step: u64, out: &mut [MaybeUninit<f64>]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512dq") {
@@ -84,13 +85,25 @@ fn fill_fast(seed: u64, dist: Distribution, g0: u64, step: u64, out: &mut [f64])
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq")]
-unsafe fn fill_avx512(seed: u64, dist: Distribution, g0: u64, step: u64, out: &mut [f64]) {
+unsafe fn fill_avx512(
+    seed: u64,
+    dist: Distribution,
+    g0: u64,
+    step: u64,
+    out: &mut [MaybeUninit<f64>],
+) {
     fill(seed, dist, g0, step, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn fill_avx2(seed: u64, dist: Distribution, g0: u64, step: u64, out: &mut [f64]) {
+unsafe fn fill_avx2(
+    seed: u64,
+    dist: Distribution,
+    g0: u64,
+    step: u64,
+    out: &mut [MaybeUninit<f64>],
+) {
     fill(seed, dist, g0, step, out)
 }
 
@@ -154,7 +167,8 @@ pub fn random(
 ) -> DynArray {
     let shape: Vec<usize> = ranges.iter().map(|r| (r.end - r.start) as usize).collect();
     let total: usize = shape.iter().product();
-    let mut vals = vec![0.0; total];
+    // Filled without zeroing first: every element is written below.
+    let mut vals: Vec<f64> = Vec::with_capacity(total);
     let nd = ranges.len();
     if total == 0 {
         return finish(dtype, vals, &shape);
@@ -167,7 +181,7 @@ pub fn random(
         counters.deltas[nd - 1] as u64
     };
     let mut idx: Vec<u64> = ranges.iter().map(|r| r.start).collect();
-    for out in vals.chunks_mut(row) {
+    for out in vals.spare_capacity_mut()[..total].chunks_mut(row) {
         let g0 = idx
             .iter()
             .zip(&counters.deltas)
@@ -182,6 +196,9 @@ pub fn random(
             idx[ax] = ranges[ax].start;
         }
     }
+    // SAFETY: the rows above cover the first `total` elements of the spare capacity, and
+    // `fill_fast` writes every element of the row it is given.
+    unsafe { vals.set_len(total) };
     finish(dtype, vals, &shape)
 }
 

@@ -17,10 +17,13 @@
 
 use crate::delayed::{call1, call2, gather, try_call1, Delayed};
 use crate::error::Result;
-use crate::{Array, DType};
-use chunkwise_ir::{DynArray, IrError};
+use crate::Array;
+use chunkwise_ir::DynArray;
 use ndarray::{s, Array1, Array2, ArrayD, Ix2};
 use std::sync::Arc;
+
+mod compressed;
+pub use compressed::{svd_compressed, CompressedSvd};
 
 /// Most `R` factors stacked and factored together in one TSQR step.
 pub const TSQR_FAN_IN: usize = 16;
@@ -213,201 +216,30 @@ pub fn svd(a: &Array) -> Result<(Array, Array, Array)> {
     Ok((u, s, vt))
 }
 
-/// Options of [`svd_compressed`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CompressedSvd {
-    /// Power iterations (each one more pass over the input each way; 2 is usual).
-    pub n_power_iter: usize,
-    /// Extra sampled directions beyond `k` (10 is usual).
-    pub n_oversamples: usize,
-    /// Seed of the random test matrix.
-    pub seed: u64,
-    /// Recompute the input in every pass (each pass is its own run, streaming through the
-    /// input block by block) instead of computing it once and holding it in memory between
-    /// passes. For inputs larger than memory, that are cheap to recompute or read again.
-    pub recompute_input: bool,
-}
-
-impl Default for CompressedSvd {
-    fn default() -> Self {
-        CompressedSvd {
-            n_power_iter: 2,
-            n_oversamples: 10,
-            seed: 0,
-            recompute_input: false,
-        }
-    }
-}
-
-/// A block as f64 (cast inside the task, so the input may stay in a smaller type).
-fn block_f64(b: &DynArray) -> std::result::Result<Mat2, String> {
-    let b = if b.dtype() == DType::F64 {
-        b.clone()
-    } else {
-        chunkwise_ir::with_array!(b, a => DynArray::new(a.mapv(|v| chunkwise_ir::Element::to_scalar(v).as_f64())))
-    };
-    block_2d(&b)
-}
-
 /// A faer view of a standard-layout matrix (no copy).
 pub(crate) fn view<'a>(x: &'a ndarray::CowArray<'_, f64, Ix2>) -> faer::MatRef<'a, f64> {
     faer::MatRef::from_row_major_slice(x.as_slice().expect("standard layout"), x.nrows(), x.ncols())
 }
 
-/// `out = alpha lhs rhs` (or `out += ...` with `add`), by faer, sequential: the matrix
+/// A mutable faer view of an owned (standard-layout) matrix.
+pub(crate) fn view_mut(x: &mut Mat2) -> faer::MatMut<'_, f64> {
+    let (r, c) = x.dim();
+    faer::MatMut::from_row_major_slice_mut(x.as_slice_mut().expect("standard layout"), r, c)
+}
+
+/// `dst = alpha lhs rhs` (or `dst += ...` with `add`), by faer, sequential: the matrix
 /// routines call it inside tasks that already run in parallel.
 pub(crate) fn matmul_into(
-    out: &mut Mat2,
+    dst: faer::MatMut<'_, f64>,
     lhs: faer::MatRef<'_, f64>,
     rhs: faer::MatRef<'_, f64>,
     alpha: f64,
     add: bool,
 ) {
-    let (r, c) = out.dim();
-    let dst =
-        faer::MatMut::from_row_major_slice_mut(out.as_slice_mut().expect("standard layout"), r, c);
     let accum = if add {
         faer::Accum::Add
     } else {
         faer::Accum::Replace
     };
     faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, faer::Par::Seq);
-}
-
-/// `x^T y` for `x` (rows r) and `y` (rows r).
-fn xt_y(x: &Mat2, y: &Mat2) -> Mat2 {
-    let (x, y) = (x.as_standard_layout(), y.as_standard_layout());
-    let mut out = Mat2::zeros((x.ncols(), y.ncols()));
-    matmul_into(&mut out, view(&x).transpose(), view(&y), 1.0, false);
-    out
-}
-
-/// `x y`.
-fn x_y(x: &Mat2, y: &Mat2) -> Mat2 {
-    let (x, y) = (x.as_standard_layout(), y.as_standard_layout());
-    let mut out = Mat2::zeros((x.nrows(), y.ncols()));
-    matmul_into(&mut out, view(&x), view(&y), 1.0, false);
-    out
-}
-
-/// One pass of the randomized SVD over the row blocks of `a`: `A M` (row blocks, as an
-/// array with `a`'s row chunks) for an in-memory `M`.
-fn times_small(a: &Array, m: &Arc<Mat2>) -> Result<Array> {
-    let blocks = a.to_delayed_blocks()?;
-    let parts: Vec<Delayed<ArrayD<f64>>> = blocks
-        .iter()
-        .map(|b| {
-            let m = m.clone();
-            try_call1(
-                "a-times-m",
-                move |b: &DynArray| Ok::<_, String>(x_y(&block_f64(b)?, &m).into_dyn()),
-                b,
-            )
-        })
-        .collect();
-    let rows = a.chunks()?.axis(0).lengths();
-    Array::from_delayed(&parts, &[rows, vec![m.ncols() as u64]])
-}
-
-/// `A^T Q` for an in-memory `Q` with `a`'s rows: per row block `A_i^T Q_i`, summed by a
-/// tree of tasks (no task holds more than one block of `A`).
-fn t_times(a: &Array, q: &Mat2) -> Result<Mat2> {
-    let rows = a.chunks()?.axis(0).lengths();
-    let blocks = a.to_delayed_blocks()?;
-    let mut start = 0usize;
-    let mut parts: Vec<Delayed<Mat2>> = Vec::with_capacity(blocks.len());
-    for (b, &len) in blocks.iter().zip(&rows) {
-        let qi = Arc::new(q.slice(s![start..start + len as usize, ..]).to_owned());
-        start += len as usize;
-        parts.push(try_call1(
-            "at-q",
-            move |b: &DynArray| Ok::<_, String>(xt_y(&block_f64(b)?, &qi)),
-            b,
-        ));
-    }
-    while parts.len() > 1 {
-        parts = parts
-            .chunks(4)
-            .map(|c| {
-                call1(
-                    "sum",
-                    |v: &Vec<Arc<Mat2>>| {
-                        v.iter()
-                            .skip(1)
-                            .fold(v[0].as_ref().clone(), |acc, m| acc + m.as_ref())
-                    },
-                    gather("products", c),
-                )
-            })
-            .collect();
-    }
-    Ok(parts[0].compute()?.as_ref().clone())
-}
-
-/// Orthonormal basis of the columns of a tall array (TSQR), in memory.
-fn orth(y: &Array) -> Result<Mat2> {
-    let q = tsqr(y)?.0.compute::<f64>()?;
-    q.into_dimensionality::<Ix2>()
-        .map_err(|e| IrError::InvalidArgument(e.to_string()).into())
-}
-
-/// Randomized truncated SVD (Halko, Martinsson and Tropp; Dask's `svd_compressed`): the top
-/// `k` singular triplets of a tall array from `Y = A Omega` (Gaussian `Omega`), power
-/// iterations `Y = A (A^T Q)` with re-orthonormalization (TSQR for the tall factors)
-/// between products, and the SVD of the small `Q^T A`.
-///
-/// Every product with `A` is a pass over its row blocks in which each task reads one block
-/// (cast to f64 inside the task) and small in-memory factors; `A^T Q` sums per-block
-/// products by a tree. With [`CompressedSvd::recompute_input`], each pass is its own run,
-/// so the input is recomputed (or re-read) block by block and never held whole; otherwise
-/// the input is computed once and kept in memory for all passes.
-pub fn svd_compressed(a: &Array, k: usize, opts: CompressedSvd) -> Result<(Array, Array, Array)> {
-    if a.ndim() != 2 || k == 0 {
-        return Err(IrError::InvalidArgument(format!(
-            "svd_compressed takes a 2-d array and k >= 1 (shape {:?}, k {k})",
-            a.shape()
-        ))
-        .into());
-    }
-    let (n, m) = (a.shape()[0], a.shape()[1]);
-    if (k as u64) > n.min(m) {
-        return Err(IrError::InvalidArgument(format!(
-            "k = {k} is larger than the smaller side of shape {:?}",
-            a.shape()
-        ))
-        .into());
-    }
-    // All columns in one chunk, so a row block is a full set of rows.
-    let rows = a.chunks()?.axis(0).lengths();
-    let a = if a.chunks()?.axis(1).num_blocks() == 1 {
-        a.clone()
-    } else {
-        a.rechunk_explicit(&[rows.clone(), vec![m]])?
-    };
-    let a = if opts.recompute_input {
-        a
-    } else {
-        let held = a.compute_dyn()?;
-        Array::from_dyn(held, &[rows.iter().copied().max().unwrap_or(1), m])?
-            .rechunk_explicit(&[rows.clone(), vec![m]])?
-    };
-    let l = (k + opts.n_oversamples).min(n.min(m) as usize);
-    let omega =
-        Array::random_normal(&[m, l as u64], &[m, l as u64], opts.seed)?.compute::<f64>()?;
-    let omega = Arc::new(omega.into_dimensionality::<Ix2>().expect("2-d"));
-    let mut q = orth(&times_small(&a, &omega)?)?;
-    for _ in 0..opts.n_power_iter {
-        let z = t_times(&a, &q)?;
-        let (qz, _) = qr_block(&z);
-        q = orth(&times_small(&a, &Arc::new(qz))?)?;
-    }
-    // B = Q^T A is l x m (small); its SVD gives the factors.
-    let b = t_times(&a, &q)?.reversed_axes();
-    let (ub, s_all, vt_all) = svd_block(&b).map_err(IrError::InvalidArgument)?;
-    let u = x_y(&q, &ub.slice(s![.., ..k]).to_owned());
-    let u = Array::from_ndarray(u, &[rows.iter().copied().max().unwrap_or(1), k as u64])?
-        .rechunk_explicit(&[rows, vec![k as u64]])?;
-    let s = Array::from_ndarray(s_all.slice(s![..k]).to_owned(), &[k as u64])?;
-    let vt = Array::from_ndarray(vt_all.slice(s![..k, ..]).to_owned(), &[k as u64, m])?;
-    Ok((u, s, vt))
 }
