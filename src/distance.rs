@@ -7,7 +7,9 @@
 //! *finalize* task turns the state into the block of distances. The map of 4 chunks and
 //! their first combine run in one task (for GEMM metrics the products accumulate in place),
 //! the upper levels are tasks of their own. The result is a chunked `Array` (row blocks of
-//! `x` by row blocks of `y`) built from those tasks.
+//! `x` by row blocks of `y`) built from those tasks. For `x` against itself only the blocks
+//! on and above the diagonal are computed (every metric is symmetric); a block below is the
+//! transpose of its mirror image, so the result is exactly symmetric.
 //!
 //! States: sums of squared differences (euclidean, sqeuclidean: by GEMM, `|x|^2 + |y|^2 -
 //! 2 x.y`), sums of `|x - y|` (cityblock), of `|x - y|^p` (minkowski), maxima (chebyshev),
@@ -306,9 +308,19 @@ pub fn pairwise_distance(x: &Array, y: Option<&Array>, metric: Metric) -> Result
     let features = xa.shape()[1] as usize;
     let xn = xa.chunks()?.num_blocks();
     let yn = ya.chunks()?.num_blocks();
-    let mut parts = Vec::with_capacity((xn[0] * yn[0]) as usize);
+    let mut parts: Vec<Delayed<ArrayD<f64>>> = Vec::with_capacity((xn[0] * yn[0]) as usize);
     for i in 0..xn[0] {
         for j in 0..yn[0] {
+            if same && j < i {
+                // Every metric is symmetric: below the diagonal, mirror the block above it.
+                let above = parts[(j * yn[0] + i) as usize].clone();
+                parts.push(call1(
+                    "mirror",
+                    |d: &ArrayD<f64>| d.t().as_standard_layout().into_owned(),
+                    &above,
+                ));
+                continue;
+            }
             // The map step, fused with the first combine level: one task per group of
             // COMBINE column chunks.
             let ks: Vec<u64> = (0..xn[1]).collect();

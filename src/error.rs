@@ -1,6 +1,6 @@
 use crate::npy::NpyError;
 use chunkwise_backends::KernelError;
-use chunkwise_ir::{DType, IrError};
+use chunkwise_ir::{DType, IrError, StoreError};
 use chunkwise_passes::{LowerError, PassError};
 use thiserror::Error;
 
@@ -60,6 +60,9 @@ pub enum Error {
     /// Reading or writing a .npy file failed.
     #[error(transparent)]
     Npy(#[from] NpyError),
+    /// Opening, reading or writing a stored (Zarr) array failed; names the store and chunk.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// Reading or writing a graph file failed.
     #[error("{path}: {message}")]
     File {
@@ -75,6 +78,21 @@ fn inputs_text(inputs: &[String]) -> String {
         String::new()
     } else {
         format!(" (inputs: {})", inputs.join(", "))
+    }
+}
+
+impl Error {
+    /// The storage failure behind this error, if any: raised directly, while building a
+    /// graph, or by a task that read a chunk.
+    pub fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            Error::Store(e) | Error::Graph(IrError::Store(e)) => Some(e),
+            Error::Task {
+                source: KernelError::Store(e),
+                ..
+            } => Some(e.as_ref()),
+            _ => None,
+        }
     }
 }
 

@@ -30,11 +30,14 @@ pub mod linalg;
 pub mod npy;
 pub mod trace;
 pub mod visualize;
+pub mod zarr;
 
 pub use array::{compute_all, optimize, plan_all, s, Array, Operand};
 pub use chunkwise_ir::program::{BinaryOp, CmpOp, UnaryOp};
 pub use chunkwise_ir::slice::SliceArg;
-pub use chunkwise_ir::{DType, Distribution, DynArray, Element, ReduceOp, Scalar};
+pub use chunkwise_ir::{
+    DType, Distribution, DynArray, Element, ReduceOp, Scalar, StoreError, StoreErrorKind,
+};
 pub use chunkwise_passes::{PassManager, Report, Stats};
 pub use chunkwise_runtime::Progress;
 pub use compute::ComputeOptions;

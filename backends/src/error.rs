@@ -1,3 +1,4 @@
+use chunkwise_ir::StoreError;
 use thiserror::Error;
 
 /// A kernel failure; the runtime adds the layer and block it happened in.
@@ -14,4 +15,13 @@ pub enum KernelError {
         /// Its message.
         message: String,
     },
+    /// Reading a stored array failed (names the store and chunk).
+    #[error(transparent)]
+    Store(Box<StoreError>),
+}
+
+impl From<StoreError> for KernelError {
+    fn from(e: StoreError) -> Self {
+        KernelError::Store(Box::new(e))
+    }
 }

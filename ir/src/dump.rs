@@ -14,6 +14,12 @@ fn detail(n: &Node) -> String {
             });
             format!(" seed={seed} {dist:?}{w}")
         }
+        Layer::Read { source, window } => {
+            let w = window.as_ref().map_or(String::new(), |w| {
+                format!(" window={}{:?}", items_text(&w.items), w.base)
+            });
+            format!(" {} ({}){w}", source.location, source.format)
+        }
         Layer::Inline { .. } | Layer::FromDelayed { .. } => String::new(),
         Layer::Task(t) => {
             let values = t

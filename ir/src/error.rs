@@ -1,5 +1,6 @@
 //! Errors raised while building or reading a graph.
 
+use crate::stored::StoreError;
 use thiserror::Error;
 
 /// An error in building, checking or reading a layer graph. Every variant names the problem.
@@ -35,4 +36,7 @@ pub enum IrError {
     /// Any other invalid argument.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A stored array that cannot be opened (missing, unsupported dtype or codec...).
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }

@@ -17,6 +17,7 @@ use crate::grid::{AxisChunks, ChunkGrid};
 use crate::kernel::NamedKernel;
 use crate::program::Program;
 use crate::slice::{range_chunks, SliceItem};
+use crate::stored::Stored;
 use rustc_hash::FxHasher;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -249,6 +250,15 @@ pub enum Layer {
         /// values are those of the window's base array at the selected positions.
         window: Option<Window>,
     },
+    /// An array read from storage (a Zarr array): any region is read on its own.
+    Read {
+        /// The stored array.
+        source: Stored,
+        /// When set, this layer is a slice of the stored array (slice pushdown): the values
+        /// are those of the stored array at the selected positions, and only the chunks
+        /// that hold them are read.
+        window: Option<Window>,
+    },
     /// A 1-d range: element `i` is `start + i * step`, cast to the dtype.
     Arange {
         /// First value.
@@ -410,6 +420,7 @@ impl Node {
             Layer::FromArray { .. }
             | Layer::Full { .. }
             | Layer::Random { .. }
+            | Layer::Read { .. }
             | Layer::Arange { .. } => vec![],
             Layer::Blockwise(b) => b.inputs.iter().map(|(n, _)| n).collect(),
             Layer::Reduction(r) => vec![&r.input],
@@ -450,6 +461,7 @@ impl Node {
             Layer::FromArray { .. }
                 | Layer::Full { .. }
                 | Layer::Random { .. }
+                | Layer::Read { .. }
                 | Layer::Arange { .. }
         )
     }
@@ -474,6 +486,7 @@ impl Node {
             Layer::FromArray { .. }
             | Layer::Full { .. }
             | Layer::Random { .. }
+            | Layer::Read { .. }
             | Layer::Arange { .. } => Ok(self.clone()),
             Layer::Blockwise(b) => Node::blockwise(Blockwise {
                 out_ind: b.out_ind.clone(),
@@ -527,6 +540,7 @@ impl Node {
                 Distribution::Normal { .. } => "random-normal".into(),
             },
             Layer::Arange { .. } => "arange".into(),
+            Layer::Read { .. } => "read-zarr".into(),
             Layer::Blockwise(b) => match &b.kernel {
                 Kernel::Program(p) => p.name(),
                 Kernel::Contract => "contract".into(),
@@ -674,6 +688,37 @@ impl Node {
                 window: Some(window),
             },
             random.meta().clone(),
+        ))
+    }
+
+    /// The stored array `source` cut into `chunks` (any grid of its shape), or its
+    /// `window` (then `chunks` must have the window's shape).
+    pub fn read(
+        chunks: ChunkGrid,
+        source: Stored,
+        window: Option<Window>,
+    ) -> Result<Node, IrError> {
+        let shape = match &window {
+            Some(w) if w.base != source.shape => {
+                return Err(IrError::InvalidArgument(format!(
+                    "a window of shape {:?} over stored array {} of shape {:?}",
+                    w.base, source.location, source.shape
+                )))
+            }
+            Some(w) => crate::slice::output_shape(&w.base, &w.items)?,
+            None => source.shape.clone(),
+        };
+        check_dims(&shape, "read")?;
+        if shape != chunks.shape() {
+            return Err(IrError::InvalidChunks(format!(
+                "chunks {chunks} do not fit the shape {shape:?} read from {}",
+                source.location
+            )));
+        }
+        let dtype = source.dtype;
+        Ok(Node::make(
+            Layer::Read { source, window },
+            Meta { chunks, dtype },
         ))
     }
 
@@ -1032,6 +1077,10 @@ fn hash_layer(layer: &Layer, h: &mut FxHasher) {
             }
         }
         Layer::Arange { start, step } => (start.to_bits(), step.to_bits()).hash(h),
+        Layer::Read { source, window } => {
+            (&source.location, &source.shape, source.dtype).hash(h);
+            window.hash(h);
+        }
         Layer::Blockwise(b) => {
             b.out_ind.hash(h);
             for (n, ind) in &b.inputs {

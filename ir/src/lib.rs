@@ -26,6 +26,7 @@ pub mod layer;
 pub mod program;
 pub mod serial;
 pub mod slice;
+pub mod stored;
 pub mod task;
 
 pub use array::{DynArray, Element};
@@ -37,4 +38,5 @@ pub use layer::{
     topo_order, Blockwise, Distribution, Kernel, Layer, Meta, Node, NodeId, ReduceOp, Reduction,
     Sym, Window,
 };
+pub use stored::{RegionReader, StoreError, StoreErrorKind, Stored};
 pub use task::{GraphOutput, Stage, StageOp, TaskGraph};

@@ -26,6 +26,7 @@ use crate::kernel::lookup_kernel;
 use crate::layer::{topo_order, Blockwise, Distribution, Kernel, Layer, Node, ReduceOp, Window};
 use crate::program::Program;
 use crate::slice::SliceItem;
+use crate::stored::{StoreError, StoreErrorKind, Stored};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -89,6 +90,15 @@ enum NodeDef {
         chunks: Vec<AxisDef>,
         start: f64,
         step: f64,
+    },
+    /// A stored array, by location; reopened when the file is read.
+    ReadZarr {
+        path: String,
+        dtype: DType,
+        shape: Vec<u64>,
+        chunks: Vec<AxisDef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<Window>,
     },
     Blockwise {
         out_ind: String,
@@ -268,6 +278,13 @@ pub fn to_json(outputs: &[Node]) -> String {
                 start: *start,
                 step: *step,
             },
+            Layer::Read { source, window } => NodeDef::ReadZarr {
+                path: source.location.clone(),
+                dtype: n.dtype(),
+                shape: n.shape(),
+                chunks: grid_def(n.chunks()),
+                window: window.clone(),
+            },
             Layer::Blockwise(b) => NodeDef::Blockwise {
                 out_ind: String::from_utf8_lossy(&b.out_ind).into(),
                 inputs: b
@@ -342,6 +359,19 @@ pub fn to_json(outputs: &[Node]) -> String {
 /// assert!(serial::from_json("{}").is_err());
 /// ```
 pub fn from_json(text: &str) -> Result<Vec<Node>, IrError> {
+    from_json_with(text, &|path: &str| {
+        Err(StoreError::new(
+            StoreErrorKind::Missing,
+            path,
+            "this reader opens no stored arrays (use from_json_with with an opener)",
+        ))
+    })
+}
+
+/// Reads a graph written by [`to_json`], opening each stored array (`read_zarr` node) by its
+/// path with `open`. A stored array whose shape or dtype is not the one recorded is an
+/// error naming the node.
+pub fn from_json_with(text: &str, open: &Opener<'_>) -> Result<Vec<Node>, IrError> {
     let file: GraphFile =
         serde_json::from_str(text).map_err(|e| IrError::MalformedGraph(e.to_string()))?;
     if file.format != FORMAT {
@@ -358,7 +388,7 @@ pub fn from_json(text: &str) -> Result<Vec<Node>, IrError> {
     }
     let mut nodes: Vec<Node> = Vec::with_capacity(file.nodes.len());
     for (i, def) in file.nodes.into_iter().enumerate() {
-        let node = build(def, &nodes).map_err(|e| match e {
+        let node = build(def, &nodes, open).map_err(|e| match e {
             IrError::MalformedGraph(m) => IrError::MalformedGraph(format!("node {i}: {m}")),
             other => IrError::MalformedGraph(format!("node {i}: {other}")),
         })?;
@@ -374,7 +404,10 @@ pub fn from_json(text: &str) -> Result<Vec<Node>, IrError> {
         .collect()
 }
 
-fn build(def: NodeDef, prev: &[Node]) -> Result<Node, IrError> {
+/// Opens a stored array by its path (see [`from_json_with`]).
+pub type Opener<'a> = dyn Fn(&str) -> Result<Stored, StoreError> + 'a;
+
+fn build(def: NodeDef, prev: &[Node], open: &Opener<'_>) -> Result<Node, IrError> {
     let get = |i: usize| {
         prev.get(i).cloned().ok_or_else(|| {
             IrError::MalformedGraph(format!(
@@ -441,6 +474,23 @@ fn build(def: NodeDef, prev: &[Node]) -> Result<Node, IrError> {
             start,
             step,
         } => Node::arange(grid_from(&shape, &chunks)?, dtype, start, step),
+        NodeDef::ReadZarr {
+            path,
+            dtype,
+            shape,
+            chunks,
+            window,
+        } => {
+            let source = open(&path)?;
+            if source.dtype != dtype {
+                return Err(IrError::MalformedGraph(format!(
+                    "{path} holds {}, the graph recorded {dtype}",
+                    source.dtype
+                )));
+            }
+            let read = Node::read(grid_from(&shape, &chunks)?, source, window)?;
+            Ok(read)
+        }
         NodeDef::Blockwise {
             out_ind,
             inputs,

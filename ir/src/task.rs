@@ -228,6 +228,7 @@ impl Stage {
                 Layer::FromArray { .. }
                 | Layer::Full { .. }
                 | Layer::Random { .. }
+                | Layer::Read { .. }
                 | Layer::Arange { .. },
                 _,
             ) => {}

@@ -131,6 +131,7 @@ pub fn input_boxes(n: &Node, b: &[Range<u64>]) -> Vec<(Node, BlockBox)> {
         Layer::FromArray { .. }
         | Layer::Full { .. }
         | Layer::Random { .. }
+        | Layer::Read { .. }
         | Layer::Arange { .. } => vec![],
         Layer::Inline { input } => vec![(input.clone(), b.to_vec())],
         // A task reads every block of its node arguments.

@@ -16,9 +16,10 @@
 //!   (or another elementwise layer that qualifies, so a slice moves down a whole chain in
 //!   one pass) and it is not a requested output: pushing below a layer that is also used
 //!   whole would compute the region twice.
-//! - **Sources**: `full`, `random` and `from-array` take any slice exactly, new axes
-//!   included (a random window keeps each element's value; `from-array` slices its data, a
-//!   view, no copy); `arange` takes a range.
+//! - **Sources**: `full`, `random`, `read-zarr` and `from-array` take any slice exactly, new
+//!   axes included (a random window keeps each element's value; a read window reads only
+//!   the chunks that hold the selected elements; `from-array` slices its data, a view, no
+//!   copy); `arange` takes a range.
 //! - **Transposes**: `x.T[items]` becomes `(x[items'])'.T` with the items permuted (a
 //!   transpose computes nothing, so this never duplicates work).
 //! - Below elementwise work and transposes, new axes stay in a residual slice above the
@@ -225,6 +226,21 @@ fn push_transpose(x: &Node, perm: &[usize], core: &[SliceItem]) -> Result<Option
     Ok(Some(Node::transpose(sliced, new_perm)?))
 }
 
+/// The window of a windowed source (`window`, or none: the whole of `src`) narrowed by the
+/// slice `core`; `None` when the two do not compose.
+fn narrow(src: &Node, window: Option<&Window>, core: &[SliceItem]) -> Option<Window> {
+    match window {
+        None => Some(Window {
+            base: src.shape(),
+            items: core.to_vec(),
+        }),
+        Some(w) => compose(&w.items, core).map(|items| Window {
+            base: w.base.clone(),
+            items,
+        }),
+    }
+}
+
 fn push_source(src: &Node, core: &[SliceItem]) -> Result<Option<Node>, IrError> {
     if is_identity(src, core) {
         return Ok(None);
@@ -236,20 +252,16 @@ fn push_source(src: &Node, core: &[SliceItem]) -> Result<Option<Node>, IrError> 
     Ok(Some(match src.layer() {
         Layer::Full { value } => Node::full(chunks, dtype, *value)?,
         Layer::Random { seed, dist, window } => {
-            let window = match window {
-                None => Window {
-                    base: src.shape(),
-                    items: core.to_vec(),
-                },
-                Some(w) => match compose(&w.items, core) {
-                    Some(items) => Window {
-                        base: w.base.clone(),
-                        items,
-                    },
-                    None => return Ok(None),
-                },
+            let Some(window) = narrow(src, window.as_ref(), core) else {
+                return Ok(None);
             };
             Node::random_window(chunks, dtype, *seed, *dist, window)?
+        }
+        Layer::Read { source, window } => {
+            let Some(window) = narrow(src, window.as_ref(), core) else {
+                return Ok(None);
+            };
+            Node::read(chunks, source.clone(), Some(window))?
         }
         Layer::Arange { start, step } => match core {
             [SliceItem::Range {

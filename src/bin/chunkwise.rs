@@ -126,7 +126,7 @@ fn read_graph(path: &Path) -> Result<Vec<Node>, Error> {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    serial::from_json(&text).map_err(|e| Error::File {
+    serial::from_json_with(&text, &|p: &str| chunkwise::zarr::open(p)).map_err(|e| Error::File {
         path: path.display().to_string(),
         message: e.to_string(),
     })

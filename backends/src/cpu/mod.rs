@@ -64,7 +64,7 @@ fn align(x: &DynArray, ind: &[u8], out_ind: &[u8]) -> DynArray {
 type Part = Option<(usize, Range<usize>)>;
 
 /// The block at `coords` of a source layer (`None` for other layers), or only `part` of it.
-fn source_block(node: &Node, coords: &[u64], part: &Part) -> Option<DynArray> {
+fn source_block(node: &Node, coords: &[u64], part: &Part) -> Result<Option<DynArray>, KernelError> {
     let ranges = || {
         let mut r = node.chunks().block_ranges(coords);
         if let Some((ax, sub)) = part {
@@ -73,7 +73,7 @@ fn source_block(node: &Node, coords: &[u64], part: &Part) -> Option<DynArray> {
         }
         r
     };
-    Some(match node.layer() {
+    Ok(Some(match node.layer() {
         Layer::FromArray { data } => sources::from_array(data, &ranges()),
         Layer::Full { value } => {
             let shape: Vec<usize> = ranges()
@@ -86,11 +86,12 @@ fn source_block(node: &Node, coords: &[u64], part: &Part) -> Option<DynArray> {
             let counters = sources::Counters::new(&node.shape(), window.as_ref());
             sources::random(node.dtype(), *seed, *dist, &counters, &ranges())
         }
+        Layer::Read { source, window } => sources::read(source, window.as_ref(), &ranges())?,
         Layer::Arange { start, step } => {
             sources::arange(node.dtype(), *start, *step, ranges()[0].clone())
         }
-        _ => return None,
-    })
+        _ => return Ok(None),
+    }))
 }
 
 /// `part` of a block of `x` (a view).
@@ -137,7 +138,7 @@ fn eval_inline(
         *cursor += 1;
         return Ok(part_of(array(v)?, part));
     };
-    if let Some(block) = source_block(input, coords, part) {
+    if let Some(block) = source_block(input, coords, part)? {
         return Ok(block);
     }
     let cannot = || KernelError::BadInput(format!("cannot inline {}", input.label()));
@@ -278,7 +279,7 @@ pub fn execute(stage: &Stage, block: u64, deps: &[Value]) -> Result<Value, Kerne
     };
     let node = &stage.node;
     let out_shape = || node.chunks().block_shape(&coords);
-    if let Some(block) = source_block(node, &coords, &None) {
+    if let Some(block) = source_block(node, &coords, &None)? {
         return Ok(Value::Array(block));
     }
     let arr = match (node.layer(), stage.op) {
@@ -286,6 +287,7 @@ pub fn execute(stage: &Stage, block: u64, deps: &[Value]) -> Result<Value, Kerne
             Layer::FromArray { .. }
             | Layer::Full { .. }
             | Layer::Random { .. }
+            | Layer::Read { .. }
             | Layer::Arange { .. },
             _,
         ) => unreachable!("sources are computed above"),

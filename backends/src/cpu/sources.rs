@@ -1,12 +1,77 @@
 //! Source kernels: from-array blocks, constants, counter-based random numbers, ranges.
 
 use chunkwise_ir::slice::SliceItem;
-use chunkwise_ir::{with_array, with_dtype, DType, Distribution, DynArray, Element, Window};
+use chunkwise_ir::{
+    with_array, with_dtype, DType, Distribution, DynArray, Element, StoreError, Stored, Window,
+};
 use ndarray::{ArrayD, IxDyn, Slice};
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use super::num::Num;
+
+/// The block `ranges` of a stored array (or of its `window`): reads the bounding box of the
+/// selected elements in the stored array, then applies what remains of the window in memory
+/// (steps, dropped and new axes).
+pub fn read(
+    source: &Stored,
+    window: Option<&Window>,
+    ranges: &[Range<u64>],
+) -> Result<DynArray, StoreError> {
+    let Some(w) = window else {
+        return source.reader.read(ranges);
+    };
+    if ranges.iter().any(|r| r.is_empty()) {
+        let shape: Vec<usize> = ranges.iter().map(|r| (r.end - r.start) as usize).collect();
+        return Ok(
+            with_dtype!(source.dtype, T => DynArray::new(ArrayD::<T>::from_elem(IxDyn(&shape), T::default()))),
+        );
+    }
+    // Per stored axis: the range to read and the step within it; per output axis whether it
+    // is new.
+    let mut boxes = Vec::with_capacity(w.base.len());
+    let mut steps = Vec::with_capacity(w.base.len());
+    let mut dropped = Vec::new();
+    let mut new_axes = Vec::new();
+    let mut out_ax = 0;
+    for item in &w.items {
+        match *item {
+            SliceItem::Range { start, step, .. } => {
+                let r = &ranges[out_ax];
+                let first = SliceItem::position(start, step, r.start);
+                let last = SliceItem::position(start, step, r.end - 1);
+                boxes.push(first.min(last)..first.max(last) + 1);
+                steps.push(step as isize);
+                out_ax += 1;
+            }
+            SliceItem::Index { index } => {
+                dropped.push(boxes.len());
+                boxes.push(index..index + 1);
+                steps.push(1);
+            }
+            SliceItem::NewAxis => {
+                new_axes.push(out_ax);
+                out_ax += 1;
+            }
+        }
+    }
+    let block = source.reader.read(&boxes)?;
+    Ok(with_array!(block, a => {
+        let mut v = a.clone();
+        for (ax, &step) in steps.iter().enumerate() {
+            if step != 1 {
+                v.slice_axis_inplace(ndarray::Axis(ax), Slice::new(0, None, step));
+            }
+        }
+        for &ax in dropped.iter().rev() {
+            v.index_axis_inplace(ndarray::Axis(ax), 0);
+        }
+        for &ax in &new_axes {
+            v.insert_axis_inplace(ndarray::Axis(ax));
+        }
+        Element::wrap(v)
+    }))
+}
 
 /// The block of `data` covering `ranges` (shares the data: no copy).
 pub fn from_array(data: &DynArray, ranges: &[Range<u64>]) -> DynArray {
