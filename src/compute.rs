@@ -4,9 +4,9 @@
 use crate::error::{Error, Result};
 use crate::trace::{TaskEvent, Trace};
 use chunkwise_backends::{cpu, KernelError, Value};
-use chunkwise_ir::{DynArray, Node, TaskGraph};
+use chunkwise_ir::{DynArray, Layer, Node, StageOp, TaskGraph};
 use chunkwise_passes::{Optimized, PassManager};
-use chunkwise_runtime::{Dag, Progress, RunError, RunOptions};
+use chunkwise_runtime::{Dag, MemoryLimit, Progress, RunError, RunOptions};
 use std::sync::atomic::AtomicBool;
 
 /// Options of a computation.
@@ -23,6 +23,12 @@ pub struct ComputeOptions<'a> {
     pub cancel: Option<&'a AtomicBool>,
     /// Records every task's layer, block, thread, times and output bytes.
     pub trace: Option<&'a Trace>,
+    /// A memory limit in bytes. A graph with a task projected to need more (inputs, output
+    /// and temporaries, [`chunkwise_passes::stats::task_memory`]) is refused with
+    /// [`Error::MemoryLimit`] before anything runs; while it runs, a task starts only when
+    /// the blocks held plus its own stay within the limit (back-pressure; see
+    /// [`chunkwise_runtime::MemoryLimit`]).
+    pub memory_limit: Option<u64>,
 }
 
 /// Optimizes the graph of `outputs` with `passes` (`None`: the standard pipeline).
@@ -100,6 +106,49 @@ pub fn run_graph_each(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Ve
         .collect())
 }
 
+/// Refuses a graph with a task projected to need more than `limit` bytes, naming its layer.
+fn check_memory(g: &TaskGraph, limit: u64) -> Result<()> {
+    for stage in &g.stages {
+        let projected = chunkwise_passes::stats::task_memory(&stage.node);
+        if projected > limit {
+            return Err(Error::MemoryLimit {
+                layer: stage.node.label(),
+                projected,
+                limit,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Bytes of each task's value: its block; for a reduction step, its state (at most two
+/// arrays of the reduced block's shape); 0 for a delayed call (not an array).
+fn task_bytes(g: &TaskGraph) -> Vec<u64> {
+    let per_stage: Vec<u64> = g
+        .stages
+        .iter()
+        .map(|st| {
+            let n = &st.node;
+            let (grid, skip, factor) = match (n.layer(), st.op) {
+                (Layer::Task(_), _) => return 0,
+                (Layer::Reduction(r), op) if op != StageOp::Layer => {
+                    (r.input.chunks(), r.axes.clone(), 2 * 8)
+                }
+                _ => (n.chunks(), Vec::new(), n.dtype().size() as u64),
+            };
+            (0..grid.ndim())
+                .filter(|a| !skip.contains(a))
+                .fold(factor, |acc, a| {
+                    acc.saturating_mul(grid.axis(a).max_chunk())
+                })
+        })
+        .collect();
+    g.task_stage
+        .iter()
+        .map(|&s| per_stage[s as usize])
+        .collect()
+}
+
 /// Runs the output tasks of `g`; with `keep_going`, failures fail only their dependents.
 fn run_tasks(
     g: &TaskGraph,
@@ -143,10 +192,21 @@ fn run_tasks(
         });
         caught.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
     };
+    let bytes = match opts.memory_limit {
+        Some(limit) => {
+            check_memory(g, limit)?;
+            task_bytes(g)
+        }
+        None => Vec::new(),
+    };
     let run = RunOptions {
         threads: opts.threads,
         progress: opts.progress,
         cancel: opts.cancel,
+        memory: opts.memory_limit.map(|limit| MemoryLimit {
+            task_bytes: &bytes,
+            limit,
+        }),
     };
     let error = |e: RunError<KernelError>| match e {
         RunError::Task { task, error } => Error::Task {

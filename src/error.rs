@@ -46,6 +46,20 @@ pub enum Error {
         /// The panic message.
         message: String,
     },
+    /// A task of the graph is projected to need more memory than the limit
+    /// ([`crate::ComputeOptions::memory_limit`]); nothing was run.
+    #[error(
+        "layer {layer} needs about {projected} bytes per task (inputs, output and \
+         temporaries), over the memory limit of {limit} bytes: use smaller chunks"
+    )]
+    MemoryLimit {
+        /// Label of the layer.
+        layer: String,
+        /// Projected bytes of one of its tasks.
+        projected: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The run was cancelled.
     #[error("the computation was cancelled")]
     Cancelled,

@@ -591,3 +591,41 @@ fn computing_a_tiny_slice_of_a_huge_array_runs_only_the_needed_blocks() {
         t.elapsed()
     );
 }
+
+#[test]
+fn a_task_over_the_memory_limit_is_refused_before_running() {
+    use chunkwise::{Array, ComputeOptions, Error};
+    // Blocks of 8 MB: the sum's per-chunk step holds one, over a limit of 1 MB.
+    let x = Array::random_uniform(&[4000, 250], &[4000, 250], 1).unwrap();
+    let opts = ComputeOptions {
+        memory_limit: Some(1 << 20),
+        ..ComputeOptions::default()
+    };
+    let e = x
+        .sum(None, false)
+        .unwrap()
+        .compute_with::<f64>(&opts)
+        .unwrap_err();
+    match &e {
+        Error::MemoryLimit {
+            layer,
+            projected,
+            limit,
+        } => {
+            assert!(layer.contains("sum"), "{e}");
+            assert!(*projected >= 8_000_000, "{e}");
+            assert_eq!(*limit, 1 << 20);
+        }
+        other => panic!("{other}"),
+    }
+    // With smaller chunks it fits, and the result is the same.
+    let y = x.rechunk(&[500, 250]).unwrap().sum(None, false).unwrap();
+    let small = Array::random_uniform(&[4000, 250], &[500, 250], 1).unwrap();
+    let a = small
+        .sum(None, false)
+        .unwrap()
+        .compute_with::<f64>(&opts)
+        .unwrap();
+    let b = y.compute::<f64>().unwrap();
+    assert!((a[[]] - b[[]]).abs() <= 1e-9 * b[[]].abs());
+}

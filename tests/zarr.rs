@@ -323,3 +323,47 @@ fn slices_push_into_the_read_and_reads_fuse() {
         assert!((p - q).abs() <= 1e-12 * p.abs(), "{p} vs {q}");
     }
 }
+
+#[test]
+fn rechunk_plans_go_through_an_intermediate_store_when_direct_reads_multiply() {
+    use chunkwise::zarr::plan_rechunk;
+    // Row chunks to column chunks: every target block overlaps every source chunk.
+    let p = plan_rechunk(&[65536, 4096], 8, &[512, 4096], &[65536, 32], 64 << 20).unwrap();
+    assert_eq!(p.direct_reads, 128 * 128);
+    assert_eq!(p.stages.len(), 2);
+    assert_eq!(p.stages[0].read, vec![512, 4096]);
+    assert_eq!(p.stages[0].write, vec![512, 32]);
+    assert_eq!(p.stages[1].read, vec![65536, 32]);
+    assert_eq!(p.stages[1].write, vec![65536, 32]);
+    // Chunks that merge whole source chunks are read directly.
+    let p = plan_rechunk(&[1000, 100], 8, &[10, 100], &[100, 100], 1 << 20).unwrap();
+    assert_eq!(p.stages.len(), 1);
+    // Chunks that do not divide each other meet at their greatest common divisor.
+    let p = plan_rechunk(&[6000, 6000], 1, &[6, 6000], &[6000, 9], 1 << 30).unwrap();
+    assert_eq!(p.stages[0].write, vec![6, 3]);
+    // A stage whose task cannot fit is refused, with the numbers.
+    let e = plan_rechunk(&[65536, 4096], 8, &[512, 4096], &[65536, 32], 8 << 20).unwrap_err();
+    assert!(matches!(e, Error::MemoryLimit { .. }), "{e}");
+    assert!(e.to_string().contains("rechunk stage 1"), "{e}");
+}
+
+#[test]
+fn rechunk_zarr_moves_rows_to_columns_under_a_limit() {
+    let dir = scratch("rechunk");
+    let (src, dst) = (dir.join("rows.zarr"), dir.join("cols.zarr"));
+    let x = Array::random_uniform(&[512, 96], &[8, 96], 3).unwrap();
+    x.to_zarr(&src, &ZarrWrite::default()).unwrap();
+    let opts = ZarrWrite {
+        memory_limit: Some(1 << 20),
+        ..ZarrWrite::default()
+    };
+    let plan = chunkwise::zarr::rechunk_zarr(&src, &dst, &[512, 4], &opts).unwrap();
+    assert_eq!(plan.stages.len(), 2);
+    assert_eq!(
+        chunkwise::zarr::open(&dst).unwrap().store_chunks,
+        vec![512, 4]
+    );
+    assert!(!dst.with_extension("rechunk-tmp").exists());
+    let back = Array::from_zarr(&dst).unwrap();
+    assert_eq!(back.compute::<f64>().unwrap(), x.compute::<f64>().unwrap());
+}

@@ -49,14 +49,7 @@ pub fn stats(outputs: &[Node]) -> Stats {
             .bytes_moved
             .saturating_add(needed.elements(&n).saturating_mul(itemsize));
         s.tasks = s.tasks.saturating_add(tasks(&n, b));
-        let inputs: u64 = n
-            .inputs()
-            .iter()
-            .map(|m| input_bytes(&n, m))
-            .fold(0, u64::saturating_add);
-        s.peak_task_bytes = s
-            .peak_task_bytes
-            .max(block_bytes(&n).saturating_add(inputs));
+        s.peak_task_bytes = s.peak_task_bytes.max(task_memory(&n));
     }
     for n in chunkwise_ir::topo_order(outputs) {
         if n.is_source() {
@@ -67,6 +60,45 @@ pub fn stats(outputs: &[Node]) -> Stats {
         }
     }
     s
+}
+
+/// The projected peak bytes of one task of `n` (Cubed's model, conservative): its output
+/// block, the input blocks it holds (an inlined input counting its own inputs), and the
+/// decode buffer of one store chunk when it reads a stored array itself.
+///
+/// ```
+/// use chunkwise_ir::{ChunkGrid, DType, Node, Scalar};
+/// let x = Node::full(ChunkGrid::regular(&[100, 100], &[10, 100]).unwrap(), DType::F64, Scalar::F64(1.0)).unwrap();
+/// assert_eq!(chunkwise_passes::stats::task_memory(&x), 10 * 100 * 8);
+/// ```
+pub fn task_memory(n: &Node) -> u64 {
+    let inputs = n
+        .inputs()
+        .iter()
+        .map(|m| input_bytes(n, m))
+        .fold(0, u64::saturating_add);
+    block_bytes(n)
+        .saturating_add(inputs)
+        .saturating_add(decode_bytes(n))
+}
+
+/// Bytes of one decoded store chunk, if `n` (or an input inlined into it) reads a stored
+/// array.
+fn decode_bytes(n: &Node) -> u64 {
+    match n.layer() {
+        Layer::Read { source, .. } => source
+            .store_chunks
+            .iter()
+            .fold(source.dtype.size() as u64, |a, &c| a.saturating_mul(c)),
+        Layer::Inline { input } => decode_bytes(input),
+        _ => n
+            .inputs()
+            .iter()
+            .filter(|m| matches!(m.layer(), Layer::Inline { .. }))
+            .map(|m| decode_bytes(m))
+            .max()
+            .unwrap_or(0),
+    }
 }
 
 /// Tasks of the needed box `b` of `n`.

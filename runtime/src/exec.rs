@@ -50,6 +50,10 @@ struct State<V, E> {
     failed: Vec<u32>,
     /// With `keep_going`: every task failure, in the order observed.
     errors: Vec<RunError<E>>,
+    /// Bytes of the values held, plus those reserved by running tasks.
+    held: u64,
+    /// Tasks running.
+    running: usize,
 }
 
 struct Shared<'a, V, E, F> {
@@ -66,6 +70,8 @@ struct Shared<'a, V, E, F> {
     reported: Mutex<u64>,
     /// A failing task fails only what depends on it; independent tasks still run.
     keep_going: bool,
+    /// Bytes of each task's value (compact ids) and the bound on the bytes held, if any.
+    memory: Option<(Vec<u64>, u64)>,
 }
 
 /// Per output: its value, or the index of the failure that prevented it; and the failures.
@@ -104,6 +110,7 @@ where
     }
     let m = plan.order.len();
     let graph = compact(dag, plan.order, &plan.pos);
+    let graph_task = graph.task.clone();
     let mut keep = vec![false; m];
     for &o in outputs {
         keep[plan.pos[o as usize] as usize] = true;
@@ -141,6 +148,8 @@ where
             idle: 0,
             failed: vec![NONE; m],
             errors: Vec::new(),
+            held: 0,
+            running: 0,
         }),
         wake: Condvar::new(),
         total,
@@ -150,6 +159,17 @@ where
         progress_step: (total / 1000).max(1),
         reported: Mutex::new(0),
         keep_going,
+        memory: opts.memory.map(|mem| {
+            let bytes = (0..m)
+                .map(|p| {
+                    mem.task_bytes
+                        .get(graph_task[p] as usize)
+                        .copied()
+                        .unwrap_or(0)
+                })
+                .collect();
+            (bytes, mem.limit)
+        }),
     };
     if let Some(p) = shared.progress {
         p(Progress { done: 0, total });
@@ -244,6 +264,11 @@ where
         let mut report = None;
         let mut st = lock(&sh.state);
         if let Some((p, result)) = finished.take() {
+            st.running -= 1;
+            if sh.memory.is_some() {
+                // A task waiting for memory may fit now.
+                sh.wake.notify_all();
+            }
             match result {
                 Ok(v) if !st.stop => {
                     complete(sh, &mut st, p, v, &mut released);
@@ -253,6 +278,7 @@ where
                 }
                 Ok(v) => released.push(v),
                 Err(e) if sh.keep_going && !st.stop => {
+                    release(sh, &mut st, p);
                     let k = st.errors.len() as u32;
                     st.errors.push(e);
                     fail(sh, &mut st, p, k, &mut released);
@@ -276,12 +302,24 @@ where
                 sh.wake.notify_all();
                 break None;
             }
-            if let Some(Reverse(p)) = st.ready.pop() {
+            if let Some(&Reverse(p)) = st.ready.peek() {
                 if st.failed[p as usize] != NONE {
                     // An input failed: the task was counted when it was marked.
+                    st.ready.pop();
                     continue;
                 }
-                break Some(p);
+                match &sh.memory {
+                    Some((bytes, limit))
+                        if st.running > 0 && st.held + bytes[p as usize] > *limit => {}
+                    _ => {
+                        st.ready.pop();
+                        if let Some((bytes, _)) = &sh.memory {
+                            st.held += bytes[p as usize];
+                        }
+                        st.running += 1;
+                        break Some(p);
+                    }
+                }
             }
             if st.done == sh.total {
                 break None;
@@ -337,6 +375,7 @@ fn complete<V, E, F>(
     if st.consumers[p as usize] > 0 || sh.keep[p as usize] {
         st.values[p as usize] = Some(v);
     } else {
+        release(sh, st, p);
         released.push(v);
     }
     release_inputs(sh, st, p, released);
@@ -349,6 +388,13 @@ fn complete<V, E, F>(
     }
     if st.done == sh.total {
         sh.wake.notify_all();
+    }
+}
+
+/// Counts the value of task `p` as no longer held.
+fn release<V, E, F>(sh: &Shared<'_, V, E, F>, st: &mut State<V, E>, p: u32) {
+    if let Some((bytes, _)) = &sh.memory {
+        st.held = st.held.saturating_sub(bytes[p as usize]);
     }
 }
 
@@ -365,6 +411,7 @@ fn release_inputs<V, E, F>(
         *c -= 1;
         if *c == 0 && !sh.keep[q as usize] {
             if let Some(v) = st.values[q as usize].take() {
+                release(sh, st, q);
                 released.push(v);
             }
         }

@@ -113,6 +113,26 @@ pub struct RunOptions<'a> {
     /// When set to `true` (from another thread), the run stops after the tasks currently
     /// running and returns [`RunError::Cancelled`].
     pub cancel: Option<&'a AtomicBool>,
+    /// Memory back-pressure: the bytes of each task's value (by task id), and the most
+    /// bytes of values that may be held at once (see [`MemoryLimit`]).
+    pub memory: Option<MemoryLimit<'a>>,
+}
+
+/// A bound on the bytes held by the values of finished tasks (and reserved for the values
+/// of running ones).
+///
+/// A task starts only if the bytes held, plus its own value's, stay within `limit`; else it
+/// waits until running tasks finish and release their inputs. When nothing is running the
+/// next task starts anyway (the run could not go on otherwise), so the bound can be passed
+/// only by a single task's value over what the static order already holds. With the static
+/// order (which finishes what frees memory first), a tree reduction or a stream of
+/// independent blocks stays within a few blocks per worker.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryLimit<'a> {
+    /// Bytes of the value of each task, indexed by task id.
+    pub task_bytes: &'a [u64],
+    /// The most bytes held at once.
+    pub limit: u64,
 }
 
 impl fmt::Debug for RunOptions<'_> {
@@ -121,6 +141,7 @@ impl fmt::Debug for RunOptions<'_> {
             .field("threads", &self.threads)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
+            .field("memory", &self.memory)
             .finish()
     }
 }

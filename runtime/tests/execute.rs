@@ -492,3 +492,60 @@ fn single_thread_follows_the_static_order() {
     .unwrap();
     assert_eq!(ran.into_inner().unwrap(), order);
 }
+
+/// With a memory bound, the bytes held never pass the bound by more than one task's value
+/// (a task starts alone when nothing runs).
+#[test]
+fn memory_limit_applies_back_pressure() {
+    // 64 leaves of 100 bytes, each read by a slow consumer of 1 byte, whose values a final
+    // task reads.
+    let n = 64u32;
+    let mut offsets = vec![0u32];
+    let mut deps = Vec::new();
+    for _ in 0..n {
+        offsets.push(deps.len() as u32);
+    }
+    for leaf in 0..n {
+        deps.push(leaf);
+        offsets.push(deps.len() as u32);
+    }
+    deps.extend(n..2 * n);
+    offsets.push(deps.len() as u32);
+    let dag = Dag {
+        offsets: &offsets,
+        deps: &deps,
+    };
+    let mut bytes = vec![100u64; n as usize];
+    bytes.extend(std::iter::repeat_n(1u64, n as usize));
+    bytes.push(0);
+    struct Token(Arc<AtomicUsize>, usize);
+    impl Drop for Token {
+        fn drop(&mut self) {
+            self.0.fetch_sub(self.1, Ordering::SeqCst);
+        }
+    }
+    for limit in [250u64, 100, 1] {
+        let live = Arc::new(AtomicUsize::new(0));
+        let max = AtomicUsize::new(0);
+        let run = |t: u32, _: &[Arc<Token>]| -> Result<Arc<Token>, ()> {
+            if t >= n && t < 2 * n {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let b = bytes[t as usize] as usize;
+            let now = live.fetch_add(b, Ordering::SeqCst) + b;
+            max.fetch_max(now, Ordering::SeqCst);
+            Ok(Arc::new(Token(live.clone(), b)))
+        };
+        let opts = RunOptions {
+            threads: 4,
+            memory: Some(chunkwise_runtime::MemoryLimit {
+                task_bytes: &bytes,
+                limit,
+            }),
+            ..RunOptions::default()
+        };
+        execute(dag, &[2 * n], run, &opts).unwrap();
+        let peak = max.load(Ordering::SeqCst) as u64;
+        assert!(peak <= limit.max(100) + 100, "limit {limit}: peak {peak}");
+    }
+}
