@@ -26,8 +26,8 @@ pub struct ComputeOptions<'a> {
     /// A memory limit in bytes. A graph with a task projected to need more (inputs, output
     /// and temporaries, [`chunkwise_passes::stats::task_memory`]) is refused with
     /// [`Error::MemoryLimit`] before anything runs; while it runs, a task starts only when
-    /// the blocks held plus its own stay within the limit (back-pressure; see
-    /// [`chunkwise_runtime::MemoryLimit`]).
+    /// the blocks held plus its own stay within what the workers' projected task peaks
+    /// leave of the limit (back-pressure; see [`chunkwise_runtime::MemoryLimit`]).
     pub memory_limit: Option<u64>,
 }
 
@@ -106,8 +106,10 @@ pub fn run_graph_each(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Ve
         .collect())
 }
 
-/// Refuses a graph with a task projected to need more than `limit` bytes, naming its layer.
-fn check_memory(g: &TaskGraph, limit: u64) -> Result<()> {
+/// Refuses a graph with a task projected to need more than `limit` bytes, naming its layer;
+/// else returns the largest projection.
+fn check_memory(g: &TaskGraph, limit: u64) -> Result<u64> {
+    let mut peak = 0;
     for stage in &g.stages {
         let projected = chunkwise_passes::stats::task_memory(&stage.node);
         if projected > limit {
@@ -117,8 +119,9 @@ fn check_memory(g: &TaskGraph, limit: u64) -> Result<()> {
                 limit,
             });
         }
+        peak = peak.max(projected);
     }
-    Ok(())
+    Ok(peak)
 }
 
 /// Bytes of each task's value: its block; for a reduction step, its state (at most two
@@ -192,20 +195,29 @@ fn run_tasks(
         });
         caught.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
     };
-    let bytes = match opts.memory_limit {
+    // The values held may use what the running tasks' own projected peaks leave of the
+    // limit, so that both together stay within it.
+    let (bytes, held_limit) = match opts.memory_limit {
         Some(limit) => {
-            check_memory(g, limit)?;
-            task_bytes(g)
+            let peak = check_memory(g, limit)?;
+            let workers = match opts.threads {
+                0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                t => t,
+            } as u64;
+            (
+                task_bytes(g),
+                limit.saturating_sub(workers.saturating_mul(peak)),
+            )
         }
-        None => Vec::new(),
+        None => (Vec::new(), 0),
     };
     let run = RunOptions {
         threads: opts.threads,
         progress: opts.progress,
         cancel: opts.cancel,
-        memory: opts.memory_limit.map(|limit| MemoryLimit {
+        memory: opts.memory_limit.map(|_| MemoryLimit {
             task_bytes: &bytes,
-            limit,
+            limit: held_limit,
         }),
     };
     let error = |e: RunError<KernelError>| match e {

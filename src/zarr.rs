@@ -621,10 +621,11 @@ fn write_block(
     let subset = ArraySubset::new_with_ranges(ranges);
     let opts = CodecOptions::default().with_concurrent_target(1);
     chunkwise_ir::with_array!(b, a => {
-        let data = a.as_standard_layout().into_owned();
-        array
-            .store_array_subset_opt(&subset, data, &opts)
-            .map_err(|e| array_error(store, e))
+        let result = match a.as_slice() {
+            Some(data) => array.store_array_subset_opt(&subset, data, &opts),
+            None => array.store_array_subset_opt(&subset, a.as_standard_layout().into_owned(), &opts),
+        };
+        result.map_err(|e| array_error(store, e))
     })
 }
 
@@ -647,8 +648,9 @@ pub struct RechunkStage {
 /// reads the source many times over (more than 4 x (source chunks + target chunks) chunk
 /// reads, Dask's threshold), the data goes through an intermediate store whose chunks are
 /// the per-axis minimum of source and target chunks (their greatest common divisor when
-/// the smaller does not divide the larger): stage 1 reads whole source chunks and writes
-/// intermediate chunks, stage 2 reads whole intermediate chunks and writes target chunks.
+/// the smaller does not divide the larger) of stage 1's read blocks and the target chunks:
+/// stage 1 reads whole source chunks and writes intermediate chunks, stage 2 reads whole
+/// intermediate chunks and writes target chunks.
 /// Every chunk is then read once per stage, whatever the two chunkings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RechunkPlan {
@@ -677,13 +679,16 @@ fn overlaps(n: u64, chunk: u64, block: u64) -> u64 {
 }
 
 /// Plans the rechunking of an array of `shape` and `itemsize` from `source` chunks to
-/// `target` chunks; an error when a stage's task would not fit in `memory_limit`.
+/// `target` chunks for `workers` parallel tasks; an error when a stage's task would not
+/// fit in `memory_limit`. Stage 1 of a two-stage plan reads as many whole source chunks per
+/// task as `workers` such tasks fit in the limit.
 pub fn plan_rechunk(
     shape: &[u64],
     itemsize: u64,
     source: &[u64],
     target: &[u64],
     memory_limit: u64,
+    workers: usize,
 ) -> Result<RechunkPlan> {
     if source.len() != shape.len() || target.len() != shape.len() || target.contains(&0) {
         return Err(chunkwise_ir::IrError::InvalidChunks(format!(
@@ -708,19 +713,34 @@ pub fn plan_rechunk(
     let stages = if direct_reads <= 4 * (blocks(source) + blocks(target)) {
         vec![stage(target, target, source)]
     } else {
-        let inter: Vec<u64> = source
+        // Stage 1 reads whole source chunks, several at a time along the axes where the
+        // target's chunks are longer, as long as the workers' tasks fit in the limit
+        // together: fewer, larger intermediate chunks.
+        let budget = memory_limit / workers.max(1) as u64;
+        let mut read = source.to_vec();
+        for a in 0..shape.len() {
+            while target[a] > read[a] && read[a] < shape[a] && target[a].is_multiple_of(2 * read[a])
+            {
+                read[a] *= 2;
+                if stage(&read, &read, source).task_bytes > budget {
+                    read[a] /= 2;
+                    break;
+                }
+            }
+        }
+        let inter: Vec<u64> = read
             .iter()
             .zip(target)
             .map(|(&s, &t)| {
                 let (lo, hi) = (s.min(t), s.max(t));
-                if hi % lo == 0 {
+                if hi.is_multiple_of(lo) {
                     lo
                 } else {
                     gcd(s, t)
                 }
             })
             .collect();
-        vec![stage(source, &inter, source), stage(target, target, &inter)]
+        vec![stage(&read, &inter, source), stage(target, target, &inter)]
     };
     for (i, st) in stages.iter().enumerate() {
         if st.task_bytes > memory_limit {
@@ -756,12 +776,17 @@ pub fn rechunk_zarr(
         ))
     })?;
     let source = open(src)?;
+    let workers = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        t => t,
+    };
     let plan = plan_rechunk(
         &source.shape,
         source.dtype.size() as u64,
         &source.store_chunks,
         target,
         limit,
+        workers,
     )?;
     let tmp = dst.with_extension("rechunk-tmp");
     let mut from = src.to_path_buf();

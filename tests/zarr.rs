@@ -328,21 +328,29 @@ fn slices_push_into_the_read_and_reads_fuse() {
 fn rechunk_plans_go_through_an_intermediate_store_when_direct_reads_multiply() {
     use chunkwise::zarr::plan_rechunk;
     // Row chunks to column chunks: every target block overlaps every source chunk.
-    let p = plan_rechunk(&[65536, 4096], 8, &[512, 4096], &[65536, 32], 64 << 20).unwrap();
+    let p = plan_rechunk(&[65536, 4096], 8, &[512, 4096], &[65536, 32], 64 << 20, 1).unwrap();
     assert_eq!(p.direct_reads, 128 * 128);
     assert_eq!(p.stages.len(), 2);
     assert_eq!(p.stages[0].read, vec![512, 4096]);
     assert_eq!(p.stages[0].write, vec![512, 32]);
+    // More memory: stage 1 reads 4 source chunks per task (3 x 64 MiB for each of 2
+    // workers within 512 MiB), so the intermediate chunks are 4 times larger.
+    let p = plan_rechunk(&[65536, 4096], 8, &[512, 4096], &[65536, 32], 512 << 20, 2).unwrap();
+    assert_eq!(p.stages[0].read, vec![2048, 4096]);
+    assert_eq!(p.stages[0].write, vec![2048, 32]);
+    assert_eq!(p.stages[1].read, vec![65536, 32]);
     assert_eq!(p.stages[1].read, vec![65536, 32]);
     assert_eq!(p.stages[1].write, vec![65536, 32]);
     // Chunks that merge whole source chunks are read directly.
-    let p = plan_rechunk(&[1000, 100], 8, &[10, 100], &[100, 100], 1 << 20).unwrap();
+    let p = plan_rechunk(&[1000, 100], 8, &[10, 100], &[100, 100], 1 << 20, 1).unwrap();
     assert_eq!(p.stages.len(), 1);
-    // Chunks that do not divide each other meet at their greatest common divisor.
-    let p = plan_rechunk(&[6000, 6000], 1, &[6, 6000], &[6000, 9], 1 << 30).unwrap();
-    assert_eq!(p.stages[0].write, vec![6, 3]);
+    // Chunks that do not divide each other meet at their greatest common divisor (axis
+    // 1); along axis 0 stage 1 reads 8 source chunks (48 rows, 6000 % 96 != 0).
+    let p = plan_rechunk(&[6000, 6000], 1, &[6, 6000], &[6000, 9], 1 << 30, 1).unwrap();
+    assert_eq!(p.stages[0].read, vec![48, 6000]);
+    assert_eq!(p.stages[0].write, vec![48, 3]);
     // A stage whose task cannot fit is refused, with the numbers.
-    let e = plan_rechunk(&[65536, 4096], 8, &[512, 4096], &[65536, 32], 8 << 20).unwrap_err();
+    let e = plan_rechunk(&[65536, 4096], 8, &[512, 4096], &[65536, 32], 8 << 20, 1).unwrap_err();
     assert!(matches!(e, Error::MemoryLimit { .. }), "{e}");
     assert!(e.to_string().contains("rechunk stage 1"), "{e}");
 }

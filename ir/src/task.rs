@@ -174,6 +174,11 @@ impl Stage {
         self.direct_inline.get(slot).and_then(|n| n.as_ref())
     }
 
+    /// The inlined direct inputs (computed inside this stage's tasks).
+    pub fn direct_inlined(&self) -> impl Iterator<Item = &Node> {
+        self.direct_inline.iter().flatten()
+    }
+
     /// Whether some input is computed inside this stage's tasks.
     pub fn has_inline(&self) -> bool {
         self.direct_inline.iter().any(Option::is_some)

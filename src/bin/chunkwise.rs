@@ -68,13 +68,18 @@ enum Command {
         #[arg(long)]
         without: Vec<String>,
     },
-    /// Compute a graph file and write its outputs as .npy files.
+    /// Compute a graph file and write its outputs as .npy files or Zarr arrays.
     Run {
         /// Graph file.
         graph: PathBuf,
-        /// Output file, once per graph output, in order.
+        /// Output file, once per graph output, in order: `X.npy`, or `X.zarr` (a Zarr V3
+        /// array, zstd, written block by block as blocks are computed).
         #[arg(long = "out", required = true)]
         out: Vec<PathBuf>,
+        /// Memory limit in bytes (suffixes K, M, G): tasks projected over it are refused,
+        /// and running tasks wait for memory.
+        #[arg(long, value_parser = parse_bytes)]
+        memory_limit: Option<u64>,
         /// Worker threads (default: all cores).
         #[arg(long, default_value_t = 0)]
         threads: usize,
@@ -279,8 +284,38 @@ fn visualize(graph: &Path, out: &Path, level: Level) -> Result<(), Error> {
     Ok(())
 }
 
+/// `123`, `64K`, `512M` or `2G` as bytes.
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], t[i..].to_ascii_uppercase()),
+        None => (t, String::new()),
+    };
+    let shift = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?} (use K, M, G or T)"
+            ))
+        }
+    };
+    let n: f64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of bytes"))?;
+    if !(n.is_finite() && n >= 0.0) {
+        return Err(format!("{text:?} is not a number of bytes"));
+    }
+    Ok((n * (1u64 << shift) as f64) as u64)
+}
+
 struct RunArgs<'a> {
     out: &'a [PathBuf],
+    memory_limit: Option<u64>,
     threads: usize,
     quiet: bool,
     no_optimize: bool,
@@ -290,6 +325,7 @@ struct RunArgs<'a> {
 fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
     let RunArgs {
         out,
+        memory_limit,
         threads,
         quiet,
         no_optimize,
@@ -307,6 +343,22 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         });
     }
     let t0 = Instant::now();
+    // Zarr outputs stream to their stores; the others are computed together.
+    let is_zarr = |p: &Path| p.extension().is_some_and(|e| e == "zarr");
+    for (n, path) in nodes.iter().zip(out).filter(|(_, p)| is_zarr(p)) {
+        let write = chunkwise::zarr::ZarrWrite {
+            threads,
+            memory_limit,
+            ..Default::default()
+        };
+        chunkwise::Array::from_node(n.clone()).to_zarr(path, &write)?;
+        eprintln!("wrote {} ({} {:?})", path.display(), n.dtype(), n.shape());
+    }
+    let (nodes, out): (Vec<Node>, Vec<PathBuf>) = nodes
+        .into_iter()
+        .zip(out.iter().cloned())
+        .filter(|(_, p)| !is_zarr(p))
+        .unzip();
     let g = plan(&nodes, Some(&passes(no_optimize)))?;
     let pb = progress_bar(quiet);
     let cb = |p: chunkwise_runtime::Progress| {
@@ -320,6 +372,7 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         threads,
         progress: Some(&cb),
         trace: trace.as_ref(),
+        memory_limit,
         ..ComputeOptions::default()
     };
     let blocks = run_graph(&g, &opts);
@@ -328,7 +381,7 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
-    for ((n, b), path) in nodes.iter().zip(blocks).zip(out) {
+    for ((n, b), path) in nodes.iter().zip(blocks).zip(&out) {
         let a = assemble(n, b)?;
         chunkwise::npy::write_npy(path, &a)?;
         eprintln!("wrote {} ({} {:?})", path.display(), a.dtype(), a.shape());
@@ -495,6 +548,7 @@ fn main() -> ExitCode {
         Command::Run {
             graph,
             out,
+            memory_limit,
             threads,
             quiet,
             no_optimize,
@@ -503,6 +557,7 @@ fn main() -> ExitCode {
             &graph,
             RunArgs {
                 out: &out,
+                memory_limit,
                 threads,
                 quiet,
                 no_optimize,

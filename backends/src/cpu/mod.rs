@@ -221,6 +221,15 @@ fn direct_inputs(
     }
 }
 
+/// Whether computing the inlined node `n` reads a stored array. Such inputs are not split
+/// into slabs: a slab of a stored chunk costs the decoding of the whole chunk.
+fn reads_storage(n: &Node) -> bool {
+    match n.layer() {
+        Layer::Read { .. } => true,
+        _ => n.inputs().into_iter().any(reads_storage),
+    }
+}
+
 /// A blockwise layer's input blocks, aligned to its output's axes.
 fn aligned(b: &chunkwise_ir::Blockwise, inputs: &[Value]) -> Result<Vec<DynArray>, KernelError> {
     b.inputs
@@ -250,7 +259,7 @@ fn sliced_program(
         return Ok(None);
     };
     let rows = (SLAB_BYTES / (shape[1..].iter().product::<usize>().max(1) * 8)).max(1);
-    if 2 * rows > len {
+    if 2 * rows > len || stage.direct_inlined().any(reads_storage) {
         return Ok(None);
     }
     program::eval_slabs(p, &shape, rows, |r| {
@@ -493,7 +502,7 @@ fn sliced_reduce_chunk(
     }
     let row: usize = shape[1..].iter().product::<usize>().max(1) * 8;
     let rows = (SLAB_BYTES / row).max(1);
-    if rows >= shape[0] {
+    if rows >= shape[0] || reads_storage(n) {
         return Ok(None);
     }
     let in_grid = r.input.chunks();
