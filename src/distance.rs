@@ -132,8 +132,9 @@ fn pairs(
 
 /// The state of several column chunks (`x` and `y` pieces, chunk by chunk): the map step
 /// of those chunks fused with their first combine. GEMM metrics accumulate the products in
-/// place; the others combine per-chunk states.
-fn map_state(metric: Metric, xs: &[Array2<f64>], ys: &[Array2<f64>]) -> State {
+/// place (only the lower triangle, mirrored, when `symmetric`: the pieces of `x` and `y`
+/// are the same); the others combine per-chunk states.
+fn map_state(metric: Metric, xs: &[Array2<f64>], ys: &[Array2<f64>], symmetric: bool) -> State {
     let sq = |m: &Array2<f64>| m.map_axis(Axis(1), |r| r.dot(&r));
     let (a, b) = (xs[0].nrows(), ys[0].nrows());
     let norms = || {
@@ -147,8 +148,36 @@ fn map_state(metric: Metric, xs: &[Array2<f64>], ys: &[Array2<f64>]) -> State {
     };
     let products = |alpha: f64| {
         let mut out = Array2::<f64>::zeros((a, b));
-        for (k, (x, y)) in xs.iter().zip(ys).enumerate() {
-            gemm_xyt_into(&mut out, x.view(), y.view(), alpha, k > 0);
+        if symmetric {
+            // x against itself: the lower triangle by faer's triangular product (half the
+            // work), mirrored.
+            for (k, x) in xs.iter().enumerate() {
+                let x = x.as_standard_layout();
+                faer::linalg::matmul::triangular::matmul(
+                    view_mut(&mut out),
+                    faer::linalg::matmul::triangular::BlockStructure::TriangularLower,
+                    if k > 0 {
+                        faer::Accum::Add
+                    } else {
+                        faer::Accum::Replace
+                    },
+                    view(&x),
+                    faer::linalg::matmul::triangular::BlockStructure::Rectangular,
+                    view(&x).transpose(),
+                    faer::linalg::matmul::triangular::BlockStructure::Rectangular,
+                    alpha,
+                    faer::Par::Seq,
+                );
+            }
+            for i in 0..a {
+                for j in i + 1..a {
+                    out[[i, j]] = out[[j, i]];
+                }
+            }
+        } else {
+            for (k, (x, y)) in xs.iter().zip(ys).enumerate() {
+                gemm_xyt_into(&mut out, x.view(), y.view(), alpha, k > 0);
+            }
         }
         out
     };
@@ -208,7 +237,7 @@ fn direct_state(metric: Metric, x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) 
             }
         })]),
         Metric::Euclidean | Metric::SqEuclidean | Metric::Cosine | Metric::Correlation => {
-            map_state(metric, &[x.to_owned()], &[y.to_owned()])
+            map_state(metric, &[x.to_owned()], &[y.to_owned()], false)
         }
     }
 }
@@ -323,6 +352,7 @@ pub fn pairwise_distance(x: &Array, y: Option<&Array>, metric: Metric) -> Result
             }
             // The map step, fused with the first combine level: one task per group of
             // COMBINE column chunks.
+            let symmetric = same && i == j;
             let ks: Vec<u64> = (0..xn[1]).collect();
             let mut states: Vec<Delayed<State>> = ks
                 .chunks(COMBINE)
@@ -348,7 +378,7 @@ pub fn pairwise_distance(x: &Array, y: Option<&Array>, metric: Metric) -> Result
                                 .iter()
                                 .map(|y| as_f64_2d(y))
                                 .collect::<std::result::Result<Vec<_>, _>>()?;
-                            Ok(map_state(metric, &xs, &ys))
+                            Ok(map_state(metric, &xs, &ys, symmetric))
                         },
                         gather("x-chunks", &xb),
                         gather("y-chunks", &yb),

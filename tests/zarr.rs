@@ -375,3 +375,77 @@ fn rechunk_zarr_moves_rows_to_columns_under_a_limit() {
     let back = Array::from_zarr(&dst).unwrap();
     assert_eq!(back.compute::<f64>().unwrap(), x.compute::<f64>().unwrap());
 }
+
+/// A graph file that reads a Zarr array, run by the CLI into a Zarr array and a `.npy`
+/// file, under a memory limit; a missing store named in a graph file is an error naming it.
+#[test]
+fn cli_runs_graph_files_that_read_and_write_zarr() {
+    let dir = scratch("cli");
+    let src = dir.join("in.zarr");
+    let x = Array::random_uniform(&[300, 40], &[100, 40], 4).unwrap();
+    x.to_zarr(&src, &ZarrWrite::default()).unwrap();
+    let z = Array::from_zarr(&src).unwrap();
+    let doubled = &z * 2.0;
+    let sums = z.sum(Some(&[0]), false).unwrap();
+    let graph = dir.join("g.json");
+    let nodes = [
+        doubled.node().unwrap().clone(),
+        sums.node().unwrap().clone(),
+    ];
+    std::fs::write(&graph, chunkwise_ir::serial::to_json(&nodes)).unwrap();
+    let (out_zarr, out_npy) = (dir.join("doubled.zarr"), dir.join("sums.npy"));
+    let cli = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_chunkwise"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&[
+        "run".as_ref(),
+        graph.as_os_str(),
+        "--out".as_ref(),
+        out_zarr.as_os_str(),
+        "--out".as_ref(),
+        out_npy.as_os_str(),
+        "--memory-limit".as_ref(),
+        "64M".as_ref(),
+        "--quiet".as_ref(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let back = Array::from_zarr(&out_zarr)
+        .unwrap()
+        .compute::<f64>()
+        .unwrap();
+    assert_eq!(back, (&x * 2.0).compute::<f64>().unwrap());
+    let s = npy::read_npy(&out_npy).unwrap();
+    assert_same(
+        &s,
+        &x.sum(Some(&[0]), false).unwrap().compute_dyn().unwrap(),
+        "sums",
+    );
+    // A limit below one block (100 x 40 f64 = 32 kB) is refused before anything runs.
+    let out = cli(&[
+        "run".as_ref(),
+        graph.as_os_str(),
+        "--out".as_ref(),
+        dir.join("x.npy").as_os_str(),
+        "--out".as_ref(),
+        dir.join("y.npy").as_os_str(),
+        "--memory-limit".as_ref(),
+        "10K".as_ref(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("memory limit"),
+        "{err}"
+    );
+    // The store named in the graph file is gone.
+    std::fs::remove_dir_all(&src).unwrap();
+    let out = cli(&["dump".as_ref(), graph.as_os_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("in.zarr"), "{err}");
+}
