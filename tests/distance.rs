@@ -130,7 +130,10 @@ fn self_distances_are_symmetric_and_match_the_general_path() {
         Metric::Cityblock,
         Metric::Canberra,
     ] {
-        let own = pairwise_distance(&x, None, metric).unwrap().compute::<f64>().unwrap();
+        let own = pairwise_distance(&x, None, metric)
+            .unwrap()
+            .compute::<f64>()
+            .unwrap();
         let general = pairwise_distance(&x, Some(&x), metric)
             .unwrap()
             .compute::<f64>()
@@ -142,7 +145,10 @@ fn self_distances_are_symmetric_and_match_the_general_path() {
         for ((i, j), a) in own.indexed_iter() {
             let b = general[[i, j]];
             if i != j {
-                assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{metric:?}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                    "{metric:?}: {a} vs {b}"
+                );
             }
         }
     }
