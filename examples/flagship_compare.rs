@@ -11,6 +11,9 @@
 
 mod common;
 use common::arg;
+#[path = "common/timing.rs"]
+mod timing;
+use timing::timed_runs;
 
 // Large blocks are allocated and freed in every pass; mimalloc reuses the memory instead of
 // returning it to the kernel and faulting fresh pages in again (glibc's behaviour above its
@@ -22,26 +25,6 @@ use chunkwise::distance::{pairwise_distance, Metric};
 use chunkwise::linalg::{svd, svd_compressed, CompressedSvd};
 use chunkwise::{Array, DType};
 use std::time::Instant;
-
-/// Runs `once` (seconds and a JSON object of results) as `dask_flagship.py` does: three
-/// times when the first run takes under 10 s, else once; the best run, with all run times.
-fn timed_runs(
-    mut once: impl FnMut() -> chunkwise::Result<(f64, serde_json::Value)>,
-) -> chunkwise::Result<serde_json::Value> {
-    let mut runs = vec![once()?];
-    let repeat = if runs[0].0 < 10.0 { 3 } else { 1 };
-    while runs.len() < repeat {
-        runs.push(once()?);
-    }
-    let times: Vec<f64> = runs.iter().map(|r| r.0).collect();
-    let (secs, mut best) = runs
-        .into_iter()
-        .min_by(|a, b| a.0.total_cmp(&b.0))
-        .expect("at least one run");
-    best["seconds"] = secs.into();
-    best["runs"] = times.into();
-    Ok(best)
-}
 
 /// faer's GEMM throughput on this machine: `x x^T` for `x` of `n x d`, on `threads` threads.
 fn faer_gemm_gflops(n: usize, d: usize, threads: usize) -> f64 {

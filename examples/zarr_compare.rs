@@ -10,6 +10,9 @@
 
 mod common;
 use common::arg;
+#[path = "common/timing.rs"]
+mod timing;
+use timing::timed_runs;
 
 // As in flagship_compare: large buffers are reused instead of being returned to the kernel
 // and faulted in again (glibc's behaviour above its mmap threshold).
@@ -21,25 +24,6 @@ use chunkwise::{Array, ComputeOptions};
 use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// Best of three runs (one when the first takes 10 s or more), with all run times.
-fn timed_runs(
-    mut once: impl FnMut() -> chunkwise::Result<(f64, serde_json::Value)>,
-) -> chunkwise::Result<serde_json::Value> {
-    let mut runs = vec![once()?];
-    let repeat = if runs[0].0 < 10.0 { 3 } else { 1 };
-    while runs.len() < repeat {
-        runs.push(once()?);
-    }
-    let times: Vec<f64> = runs.iter().map(|r| r.0).collect();
-    let (secs, mut best) = runs
-        .into_iter()
-        .min_by(|a, b| a.0.total_cmp(&b.0))
-        .expect("at least one run");
-    best["seconds"] = secs.into();
-    best["runs"] = times.into();
-    Ok(best)
-}
 
 fn mib(name: &str) -> Option<u64> {
     let m: f64 = arg(name, 0.0);
