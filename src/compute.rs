@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::trace::{TaskEvent, Trace};
-use chunkwise_backends::{cpu, KernelError, Value};
+use chunkwise_backends::{cpu, KernelError, SpillFile, Value};
 use chunkwise_ir::{DynArray, Layer, Node, StageOp, TaskGraph};
 use chunkwise_passes::{Optimized, PassManager};
 use chunkwise_runtime::{Dag, MemoryLimit, Progress, RunError, RunOptions};
@@ -27,7 +27,9 @@ pub struct ComputeOptions<'a> {
     /// and temporaries, [`chunkwise_passes::stats::task_memory`]) is refused with
     /// [`Error::MemoryLimit`] before anything runs; while it runs, a task starts only when
     /// the blocks held plus its own stay within what the workers' projected task peaks
-    /// leave of the limit (back-pressure; see [`chunkwise_runtime::MemoryLimit`]).
+    /// leave of the limit (back-pressure; see [`chunkwise_runtime::MemoryLimit`]); when
+    /// nothing runs and the next task still does not fit, chunks it does not read are
+    /// spilled to local files (those needed last first) and read back when needed.
     pub memory_limit: Option<u64>,
 }
 
@@ -152,6 +154,40 @@ fn task_bytes(g: &TaskGraph) -> Vec<u64> {
         .collect()
 }
 
+static SPILLED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Chunks spilled to local files so far in this process (runs with a
+/// [`ComputeOptions::memory_limit`] spill when ordering and back-pressure cannot keep the
+/// chunks held under the limit).
+pub fn spilled_chunks() -> u64 {
+    SPILLED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Writes an array chunk to a local `.npy` file (in the system's temporary directory) to
+/// take it out of memory; other values are not spilled.
+fn spill(v: &Value) -> Option<Value> {
+    let Value::Array(a) = v else {
+        return None;
+    };
+    let n = SPILLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("chunkwise-spill-{}-{n}.npy", std::process::id()));
+    crate::npy::write_npy(&path, a).ok()?;
+    Some(Value::Spilled(std::sync::Arc::new(SpillFile {
+        path,
+        nbytes: a.nbytes(),
+    })))
+}
+
+/// A spilled chunk read back (other values as they are).
+fn unspill(v: &Value) -> Result<Value, KernelError> {
+    match v {
+        Value::Spilled(f) => crate::npy::read_npy(&f.path)
+            .map(Value::Array)
+            .map_err(|e| KernelError::BadInput(format!("reading back a spilled chunk: {e}"))),
+        other => Ok(other.clone()),
+    }
+}
+
 /// Runs the output tasks of `g`; with `keep_going`, failures fail only their dependents.
 fn run_tasks(
     g: &TaskGraph,
@@ -169,6 +205,16 @@ fn run_tasks(
         .collect();
     let exec = |t: u32, inputs: &[Value]| -> Result<Value, KernelError> {
         let stage = &g.stages[g.task_stage[t as usize] as usize];
+        let unspilled;
+        let inputs = if inputs.iter().any(|v| matches!(v, Value::Spilled(_))) {
+            unspilled = inputs
+                .iter()
+                .map(unspill)
+                .collect::<Result<Vec<_>, KernelError>>()?;
+            &unspilled[..]
+        } else {
+            inputs
+        };
         let Some(trace) = opts.trace else {
             return cpu::execute(stage, g.task_block[t as usize], inputs);
         };
@@ -245,7 +291,11 @@ fn run_tasks(
         let each = chunkwise_runtime::execute_each(dag, &targets, exec, &run).map_err(error)?;
         Ok(each.into_iter().map(|r| r.map_err(error)).collect())
     } else {
-        let values = chunkwise_runtime::execute(dag, &targets, exec, &run).map_err(error)?;
+        let values = match opts.memory_limit {
+            Some(_) => chunkwise_runtime::execute_spilling(dag, &targets, exec, &run, &spill),
+            None => chunkwise_runtime::execute(dag, &targets, exec, &run),
+        }
+        .map_err(error)?;
         Ok(values.into_iter().map(Ok).collect())
     }
 }

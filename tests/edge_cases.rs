@@ -629,3 +629,37 @@ fn a_task_over_the_memory_limit_is_refused_before_running() {
     let b = y.compute::<f64>().unwrap();
     assert!((a[[]] - b[[]]).abs() <= 1e-9 * b[[]].abs());
 }
+
+#[test]
+fn chunks_held_over_the_memory_limit_are_spilled_and_read_back() {
+    use chunkwise::{Array, ComputeOptions};
+    // x's 8 blocks (800 kB each) are read by the mean, then again by the subtraction: the
+    // order must hold all of them (6.4 MB) until the mean is known, over a 5 MB limit
+    // whose tasks (about 1.6 MB each, 2 workers) leave about 1.6 MB for held chunks.
+    let x = Array::random_uniform(&[8000, 100], &[1000, 100], 5)
+        .unwrap()
+        .map_blocks::<f64, f64>("copy", |b| b.to_owned())
+        .unwrap();
+    let y = &x - x.mean(Some(&[0]), true).unwrap();
+    let want = y.compute::<f64>().unwrap();
+    let before = chunkwise::compute::spilled_chunks();
+    let opts = ComputeOptions {
+        memory_limit: Some(5 << 20),
+        threads: 2,
+        ..ComputeOptions::default()
+    };
+    let got = y.compute_with::<f64>(&opts).unwrap();
+    assert_eq!(got, want);
+    assert!(
+        chunkwise::compute::spilled_chunks() > before,
+        "nothing was spilled"
+    );
+    // The spill files are gone.
+    let prefix = format!("chunkwise-spill-{}-", std::process::id());
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -11,4 +11,4 @@ mod error;
 mod value;
 
 pub use error::KernelError;
-pub use value::Value;
+pub use value::{SpillFile, Value};

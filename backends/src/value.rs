@@ -14,6 +14,24 @@ pub enum Value {
     State(Arc<[DynArray]>),
     /// Any other value.
     Any(Arc<dyn Any + Send + Sync>),
+    /// An array chunk spilled to a local file to keep memory under a limit; it must be read
+    /// back before a kernel uses it.
+    Spilled(Arc<SpillFile>),
+}
+
+/// A chunk written to a local file; the file is removed when the last handle is dropped.
+#[derive(Debug)]
+pub struct SpillFile {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Bytes of the chunk's data.
+    pub nbytes: usize,
+}
+
+impl Drop for SpillFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 impl Value {
@@ -30,7 +48,7 @@ impl Value {
         match self {
             Value::Array(a) => a.nbytes(),
             Value::State(s) => s.iter().map(DynArray::nbytes).sum(),
-            Value::Any(_) => 0,
+            Value::Any(_) | Value::Spilled(_) => 0,
         }
     }
 }
@@ -41,6 +59,7 @@ impl fmt::Debug for Value {
             Value::Array(a) => write!(f, "Array({} {:?})", a.dtype(), a.shape()),
             Value::State(s) => write!(f, "State({} parts)", s.len()),
             Value::Any(_) => f.write_str("Any"),
+            Value::Spilled(s) => write!(f, "Spilled({})", s.path.display()),
         }
     }
 }

@@ -52,6 +52,8 @@ struct State<V, E> {
     errors: Vec<RunError<E>>,
     /// Bytes of the values held, plus those reserved by running tasks.
     held: u64,
+    /// Per task: its value was spilled (no longer counted in `held`).
+    spilled: Vec<bool>,
     /// Tasks running.
     running: usize,
 }
@@ -72,7 +74,13 @@ struct Shared<'a, V, E, F> {
     keep_going: bool,
     /// Bytes of each task's value (compact ids) and the bound on the bytes held, if any.
     memory: Option<(Vec<u64>, u64)>,
+    /// Moves a value out of memory (see [`crate::execute_spilling`]).
+    spill: Option<&'a Spill<'a, V>>,
 }
+
+/// A function that moves a value out of memory, returning its stand-in (or `None` when the
+/// value cannot be spilled).
+pub type Spill<'a, V> = dyn Fn(&V) -> Option<V> + Sync + 'a;
 
 /// Per output: its value, or the index of the failure that prevented it; and the failures.
 pub(crate) type Outcome<V, E> = (Vec<Result<V, usize>>, Vec<RunError<E>>);
@@ -98,6 +106,7 @@ pub(crate) fn execute<V, E, F>(
     exec: F,
     opts: &RunOptions<'_>,
     keep_going: bool,
+    spill: Option<&Spill<'_, V>>,
 ) -> Result<Outcome<V, E>, RunError<E>>
 where
     V: Clone + Send + Sync,
@@ -149,6 +158,7 @@ where
             failed: vec![NONE; m],
             errors: Vec::new(),
             held: 0,
+            spilled: vec![false; if spill.is_some() { m } else { 0 }],
             running: 0,
         }),
         wake: Condvar::new(),
@@ -170,6 +180,7 @@ where
                 .collect();
             (bytes, mem.limit)
         }),
+        spill,
     };
     if let Some(p) = shared.progress {
         p(Progress { done: 0, total });
@@ -312,6 +323,13 @@ where
                     Some((bytes, limit))
                         if st.running > 0 && st.held + bytes[p as usize] > *limit => {}
                     _ => {
+                        if let (Some((bytes, limit)), Some(spill)) = (&sh.memory, sh.spill) {
+                            if st.held + bytes[p as usize] > *limit {
+                                // Nothing runs and the next task does not fit: move held
+                                // values out of memory, those needed last first.
+                                spill_for(sh, &mut st, p, bytes, *limit, spill);
+                            }
+                        }
                         st.ready.pop();
                         if let Some((bytes, _)) = &sh.memory {
                             st.held += bytes[p as usize];
@@ -394,7 +412,54 @@ fn complete<V, E, F>(
 /// Counts the value of task `p` as no longer held.
 fn release<V, E, F>(sh: &Shared<'_, V, E, F>, st: &mut State<V, E>, p: u32) {
     if let Some((bytes, _)) = &sh.memory {
-        st.held = st.held.saturating_sub(bytes[p as usize]);
+        if !st.spilled.get(p as usize).copied().unwrap_or(false) {
+            st.held = st.held.saturating_sub(bytes[p as usize]);
+        }
+    }
+}
+
+/// Spills held values that task `p` does not read, those whose next reader comes last in
+/// the static order first, until `p`'s value fits in `limit` (or nothing is left to spill).
+fn spill_for<V, E, F>(
+    sh: &Shared<'_, V, E, F>,
+    st: &mut State<V, E>,
+    p: u32,
+    bytes: &[u64],
+    limit: u64,
+    spill: &Spill<'_, V>,
+) {
+    let reads = sh.graph.deps(p);
+    let mut candidates: Vec<(u32, u32)> = (0..st.values.len() as u32)
+        .filter(|&q| {
+            st.values[q as usize].is_some()
+                && !st.spilled[q as usize]
+                && bytes[q as usize] > 0
+                && !sh.keep[q as usize]
+                && !reads.contains(&q)
+        })
+        .map(|q| {
+            let next = sh
+                .graph
+                .dependents(q)
+                .iter()
+                .copied()
+                .filter(|&d| d > p)
+                .min()
+                .unwrap_or(u32::MAX);
+            (next, q)
+        })
+        .collect();
+    candidates.sort_unstable_by(|a, b| b.cmp(a));
+    for (_, q) in candidates {
+        if st.held + bytes[p as usize] <= limit {
+            break;
+        }
+        let Some(v) = st.values[q as usize].as_ref().and_then(spill) else {
+            continue;
+        };
+        st.values[q as usize] = Some(v);
+        st.spilled[q as usize] = true;
+        st.held = st.held.saturating_sub(bytes[q as usize]);
     }
 }
 

@@ -70,6 +70,8 @@
 mod exec;
 mod order;
 
+pub use exec::Spill;
+
 use std::fmt;
 use std::sync::atomic::AtomicBool;
 
@@ -231,7 +233,49 @@ where
     E: Send,
     F: Fn(u32, &[V]) -> Result<V, E> + Sync,
 {
-    let (values, mut errors) = exec::execute(dag, outputs, exec, opts, false)?;
+    let (values, mut errors) = exec::execute(dag, outputs, exec, opts, false, None)?;
+    values
+        .into_iter()
+        .map(|r| r.map_err(|k| errors.swap_remove(k)))
+        .collect()
+}
+
+/// Like [`execute`] with a memory bound ([`RunOptions::memory`]) that spills: when the next
+/// task does not fit and nothing runs (ordering and back-pressure cannot help), held
+/// values that it does not read are handed to `spill`, those read last first, and replaced
+/// by what it returns (a stand-in that `exec` must read back, e.g. a file), until the task
+/// fits. Spilled values no longer count as held. Values that `spill` declines (`None`) stay.
+///
+/// ```
+/// use chunkwise_runtime::{execute_spilling, Dag, MemoryLimit, RunOptions};
+/// // 0 and 1 are leaves of 10 bytes; 2 = 0 + 1 must hold both, over a limit of 15.
+/// let dag = Dag { offsets: &[0, 0, 0, 2], deps: &[0, 1] };
+/// let bytes = [10, 10, 0];
+/// let opts = RunOptions {
+///     threads: 1,
+///     memory: Some(MemoryLimit { task_bytes: &bytes, limit: 15 }),
+///     ..RunOptions::default()
+/// };
+/// // Values are (data, on disk?); spilling marks them, reading back is `exec`'s work.
+/// let run = |t: u32, inputs: &[(u64, bool)]| -> Result<(u64, bool), ()> {
+///     Ok((inputs.iter().map(|v| v.0).sum::<u64>() + t as u64, false))
+/// };
+/// let spill = |v: &(u64, bool)| Some((v.0, true));
+/// assert_eq!(execute_spilling(dag, &[2], run, &opts, &spill).unwrap(), vec![(3, false)]);
+/// ```
+pub fn execute_spilling<V, E, F>(
+    dag: Dag<'_>,
+    outputs: &[u32],
+    exec: F,
+    opts: &RunOptions<'_>,
+    spill: &Spill<'_, V>,
+) -> Result<Vec<V>, RunError<E>>
+where
+    V: Clone + Send + Sync,
+    E: Send,
+    F: Fn(u32, &[V]) -> Result<V, E> + Sync,
+{
+    let (values, mut errors) = exec::execute(dag, outputs, exec, opts, false, Some(spill))?;
     values
         .into_iter()
         .map(|r| r.map_err(|k| errors.swap_remove(k)))
@@ -263,7 +307,7 @@ where
     E: Send + Clone,
     F: Fn(u32, &[V]) -> Result<V, E> + Sync,
 {
-    let (values, errors) = exec::execute(dag, outputs, exec, opts, true)?;
+    let (values, errors) = exec::execute(dag, outputs, exec, opts, true, None)?;
     Ok(values
         .into_iter()
         .map(|r| r.map_err(|k| errors[k].clone()))

@@ -549,3 +549,96 @@ fn memory_limit_applies_back_pressure() {
         assert!(peak <= limit.max(100) + 100, "limit {limit}: peak {peak}");
     }
 }
+
+/// When the order must hold more than the bound (leaves read by a chain, then again after
+/// it), held values are spilled, those read last first: in-memory bytes stay within the
+/// bound plus one task's value, and the results are unchanged.
+#[test]
+fn spilling_keeps_held_bytes_under_the_bound() {
+    // Leaves L0..L7 (10 bytes); chain A_i = A_{i-1} + L_i (1 byte); B_i = L_i * A_7.
+    let n = 8u32;
+    let (leaf, a, b) = (|i: u32| i, |i: u32| n + i, |i: u32| 2 * n + i);
+    let mut rows: Vec<Vec<u32>> = (0..n).map(|_| vec![]).collect();
+    for i in 0..n {
+        rows.push(if i == 0 {
+            vec![leaf(0)]
+        } else {
+            vec![a(i - 1), leaf(i)]
+        });
+    }
+    for i in 0..n {
+        rows.push(vec![leaf(i), a(n - 1)]);
+    }
+    let mut offsets = vec![0u32];
+    let mut deps = Vec::new();
+    for r in &rows {
+        deps.extend(r);
+        offsets.push(deps.len() as u32);
+    }
+    let dag = Dag {
+        offsets: &offsets,
+        deps: &deps,
+    };
+    let bytes: Vec<u64> = (0..3 * n).map(|t| if t < n { 10 } else { 1 }).collect();
+    #[derive(Clone)]
+    enum V {
+        // The handle is held for its drop, which counts the bytes as released.
+        Mem { value: u64, _live: Arc<Live> },
+        Disk(u64),
+    }
+    struct Live(Arc<AtomicUsize>, usize);
+    impl Drop for Live {
+        fn drop(&mut self) {
+            self.0.fetch_sub(self.1, Ordering::SeqCst);
+        }
+    }
+    let live = Arc::new(AtomicUsize::new(0));
+    let max = AtomicUsize::new(0);
+    let spills = AtomicUsize::new(0);
+    let value = |v: &V| match v {
+        V::Mem { value: x, .. } | V::Disk(x) => *x,
+    };
+    let run = |t: u32, inputs: &[V]| -> Result<V, ()> {
+        let x = inputs
+            .iter()
+            .map(value)
+            .fold(t as u64 + 1, |s, v| s.wrapping_mul(3) + v);
+        let size = bytes[t as usize] as usize;
+        let now = live.fetch_add(size, Ordering::SeqCst) + size;
+        max.fetch_max(now, Ordering::SeqCst);
+        Ok(V::Mem {
+            value: x,
+            _live: Arc::new(Live(live.clone(), size)),
+        })
+    };
+    let spill = |v: &V| {
+        spills.fetch_add(1, Ordering::SeqCst);
+        Some(V::Disk(value(v)))
+    };
+    let outputs: Vec<u32> = (0..n).map(b).collect();
+    let plain = execute(dag, &outputs, run, &opts(1)).unwrap();
+    let free_peak = max.swap(0, Ordering::SeqCst);
+    let bounded = chunkwise_runtime::execute_spilling(
+        dag,
+        &outputs,
+        run,
+        &RunOptions {
+            threads: 2,
+            memory: Some(chunkwise_runtime::MemoryLimit {
+                task_bytes: &bytes,
+                limit: 25,
+            }),
+            ..RunOptions::default()
+        },
+        &spill,
+    )
+    .unwrap();
+    assert_eq!(
+        plain.iter().map(value).collect::<Vec<_>>(),
+        bounded.iter().map(value).collect::<Vec<_>>()
+    );
+    assert!(free_peak >= 80, "{free_peak}");
+    assert!(spills.load(Ordering::SeqCst) > 0);
+    let peak = max.load(Ordering::SeqCst);
+    assert!(peak <= 25 + 10, "peak {peak}");
+}

@@ -401,7 +401,7 @@ fn call_task(t: &TaskLayer, deps: &[Value]) -> Result<AnyValue, KernelError> {
             TaskArg::Node(m) if m.is_task() => match it.next().ok_or_else(&mut missing)? {
                 Value::Any(v) => v.clone(),
                 Value::Array(x) => Arc::new(x.clone()),
-                Value::State(_) => return Err(missing()),
+                Value::State(_) | Value::Spilled(_) => return Err(missing()),
             },
             TaskArg::Node(m) => {
                 let n = m.chunks().total_blocks() as usize;
@@ -439,6 +439,7 @@ fn delayed_block(
             }
         },
         Value::State(_) => return Err("returned a reduction state".into()),
+        Value::Spilled(_) => return Err("received a spilled chunk that was not read back".into()),
     };
     if block.dtype() != dtype || block.shape() != shape {
         return Err(format!(
