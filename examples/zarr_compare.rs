@@ -107,17 +107,20 @@ fn main() -> chunkwise::Result<()> {
             let limit = mib("--memory-limit-mb");
             // The source's codec (zstd level 1), as dask_zarr.py writes.
             let opts = ZarrWrite {
-                memory_limit: limit,
                 overwrite: true,
                 codec: chunkwise::zarr::Codec::Zstd { level: 1 },
                 ..ZarrWrite::default()
+            };
+            let run = ComputeOptions {
+                memory_limit: limit,
+                ..ComputeOptions::default()
             };
             let x = Array::from_zarr(&src)?;
             let bytes = x.shape().iter().product::<u64>() * x.dtype().size() as u64;
             let mut out = timed_runs(|| {
                 let _ = std::fs::remove_dir_all(&dst);
                 let t = Instant::now();
-                let plan = rechunk_zarr(&src, &dst, &chunks, &opts)?;
+                let plan = rechunk_zarr(&src, &dst, &chunks, &opts, &run)?;
                 let secs = t.elapsed().as_secs_f64();
                 let stages: Vec<String> = plan
                     .stages

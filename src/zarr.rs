@@ -110,10 +110,6 @@ pub struct ZarrWrite {
     pub shards: Option<Vec<u64>>,
     /// Replace an existing Zarr array at the path (never anything that is not one).
     pub overwrite: bool,
-    /// Worker threads of the run that computes and writes the blocks (0: all cores).
-    pub threads: usize,
-    /// Memory limit of that run ([`ComputeOptions::memory_limit`]).
-    pub memory_limit: Option<u64>,
 }
 
 impl Default for ZarrWrite {
@@ -124,8 +120,6 @@ impl Default for ZarrWrite {
             chunks: None,
             shards: None,
             overwrite: false,
-            threads: 0,
-            memory_limit: None,
         }
     }
 }
@@ -348,10 +342,21 @@ impl Array {
     /// Computes this array and writes it as a Zarr array at `path`, block by block, in
     /// parallel; the metadata is written last (see the [`zarr`](crate::zarr) module).
     pub fn to_zarr(&self, path: impl AsRef<Path>, opts: &ZarrWrite) -> Result<()> {
+        self.to_zarr_with(path, opts, &ComputeOptions::default())
+    }
+
+    /// [`Array::to_zarr`] with the run's options: threads, progress, cancellation, trace,
+    /// memory limit.
+    pub fn to_zarr_with(
+        &self,
+        path: impl AsRef<Path>,
+        opts: &ZarrWrite,
+        run: &ComputeOptions<'_>,
+    ) -> Result<()> {
         let path = path.as_ref();
         let plan = WritePlan::new(self, path, opts)?;
         prepare_dir(path, opts.overwrite)?;
-        let result = plan.run(self, opts);
+        let result = plan.run(self, run);
         if result.is_err() {
             let _ = std::fs::remove_dir_all(path);
         }
@@ -565,7 +570,7 @@ impl WritePlan {
     }
 
     /// Computes and stores every block (one task per block), then the metadata.
-    fn run(&self, a: &Array, opts: &ZarrWrite) -> Result<()> {
+    fn run(&self, a: &Array, run: &ComputeOptions<'_>) -> Result<()> {
         let array = Arc::new(self.array()?);
         let grid = a.chunks()?.clone();
         let writes: Vec<Delayed<()>> = a
@@ -584,12 +589,7 @@ impl WritePlan {
                 )
             })
             .collect();
-        let copts = ComputeOptions {
-            threads: opts.threads,
-            memory_limit: opts.memory_limit,
-            ..ComputeOptions::default()
-        };
-        compute_many(&writes, &copts)?;
+        compute_many(&writes, run)?;
         // The metadata, last: written whole to a temporary file, then renamed into place (in
         // the long form zarr-python reads: zarrs would shorten `{"name": "bytes"}`).
         let file = if self.metadata["zarr_format"] == 2 {
@@ -758,25 +758,27 @@ pub fn plan_rechunk(
 }
 
 /// Rechunks the Zarr array at `src` into a new Zarr array at `dst` with chunks `target`,
-/// under `opts.memory_limit` (required), writing with `opts`' format and codec. Arrays
-/// larger than memory go through an intermediate store next to `dst` (`<dst>.rechunk-tmp`,
-/// uncompressed, removed at the end) when [`plan_rechunk`] says so. Returns the plan.
+/// writing with `opts`' format and codec, each stage run with `run` under
+/// `run.memory_limit` (required). Arrays larger than memory go through an intermediate
+/// store next to `dst` (`<dst>.rechunk-tmp`, uncompressed, removed at the end) when
+/// [`plan_rechunk`] says so. Returns the plan.
 pub fn rechunk_zarr(
     src: impl AsRef<Path>,
     dst: impl AsRef<Path>,
     target: &[u64],
     opts: &ZarrWrite,
+    run: &ComputeOptions<'_>,
 ) -> Result<RechunkPlan> {
     let (src, dst) = (src.as_ref(), dst.as_ref());
-    let limit = opts.memory_limit.ok_or_else(|| {
+    let limit = run.memory_limit.ok_or_else(|| {
         Error::Store(StoreError::new(
             StoreErrorKind::Refused,
             store_name(dst),
-            "rechunk_zarr needs ZarrWrite::memory_limit",
+            "rechunk_zarr needs ComputeOptions::memory_limit",
         ))
     })?;
     let source = open(src)?;
-    let workers = match opts.threads {
+    let workers = match run.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         t => t,
     };
@@ -806,10 +808,10 @@ pub fn rechunk_zarr(
                 chunks: Some(st.write.clone()),
                 shards: None,
                 overwrite: true,
-                ..opts.clone()
             }
         };
-        let result = Array::from_zarr_chunks(&from, &st.read).and_then(|a| a.to_zarr(&to, &write));
+        let result =
+            Array::from_zarr_chunks(&from, &st.read).and_then(|a| a.to_zarr_with(&to, &write, run));
         if let Err(e) = result {
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);

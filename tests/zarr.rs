@@ -361,11 +361,12 @@ fn rechunk_zarr_moves_rows_to_columns_under_a_limit() {
     let (src, dst) = (dir.join("rows.zarr"), dir.join("cols.zarr"));
     let x = Array::random_uniform(&[512, 96], &[8, 96], 3).unwrap();
     x.to_zarr(&src, &ZarrWrite::default()).unwrap();
-    let opts = ZarrWrite {
+    let run = chunkwise::ComputeOptions {
         memory_limit: Some(1 << 20),
-        ..ZarrWrite::default()
+        ..Default::default()
     };
-    let plan = chunkwise::zarr::rechunk_zarr(&src, &dst, &[512, 4], &opts).unwrap();
+    let plan =
+        chunkwise::zarr::rechunk_zarr(&src, &dst, &[512, 4], &ZarrWrite::default(), &run).unwrap();
     assert_eq!(plan.stages.len(), 2);
     assert_eq!(
         chunkwise::zarr::open(&dst).unwrap().store_chunks,

@@ -343,15 +343,27 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         });
     }
     let t0 = Instant::now();
+    let pb = progress_bar(quiet);
+    let cb = |p: chunkwise_runtime::Progress| {
+        if let Some(pb) = &pb {
+            pb.set_length(p.total);
+            pb.set_position(p.done);
+        }
+    };
     // Zarr outputs stream to their stores; the others are computed together.
     let is_zarr = |p: &Path| p.extension().is_some_and(|e| e == "zarr");
     for (n, path) in nodes.iter().zip(out).filter(|(_, p)| is_zarr(p)) {
-        let write = chunkwise::zarr::ZarrWrite {
+        let run = ComputeOptions {
             threads,
+            progress: Some(&cb),
             memory_limit,
-            ..Default::default()
+            ..ComputeOptions::default()
         };
-        chunkwise::Array::from_node(n.clone()).to_zarr(path, &write)?;
+        let write = chunkwise::zarr::ZarrWrite::default();
+        chunkwise::Array::from_node(n.clone()).to_zarr_with(path, &write, &run)?;
+        if let Some(pb) = &pb {
+            pb.finish_and_clear();
+        }
         eprintln!("wrote {} ({} {:?})", path.display(), n.dtype(), n.shape());
     }
     let (nodes, out): (Vec<Node>, Vec<PathBuf>) = nodes
@@ -360,13 +372,6 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         .filter(|(_, p)| !is_zarr(p))
         .unzip();
     let g = plan(&nodes, Some(&passes(no_optimize)))?;
-    let pb = progress_bar(quiet);
-    let cb = |p: chunkwise_runtime::Progress| {
-        if let Some(pb) = &pb {
-            pb.set_length(p.total);
-            pb.set_position(p.done);
-        }
-    };
     let trace = trace_path.map(|_| Trace::new());
     let opts = ComputeOptions {
         threads,
