@@ -132,20 +132,17 @@ fn task_bytes(g: &TaskGraph) -> Vec<u64> {
     let per_stage: Vec<u64> = g
         .stages
         .iter()
-        .map(|st| {
-            let n = &st.node;
-            let (grid, skip, factor) = match (n.layer(), st.op) {
-                (Layer::Task(_), _) => return 0,
-                (Layer::Reduction(r), op) if op != StageOp::Layer => {
-                    (r.input.chunks(), r.axes.clone(), 2 * 8)
-                }
-                _ => (n.chunks(), Vec::new(), n.dtype().size() as u64),
-            };
-            (0..grid.ndim())
-                .filter(|a| !skip.contains(a))
-                .fold(factor, |acc, a| {
-                    acc.saturating_mul(grid.axis(a).max_chunk())
-                })
+        .map(|st| match (st.node.layer(), st.op) {
+            (Layer::Task(_), _) => 0,
+            (Layer::Reduction(r), op) if op != StageOp::Layer => {
+                let grid = r.input.chunks();
+                (0..grid.ndim())
+                    .filter(|a| !r.axes.contains(a))
+                    .fold(2 * 8u64, |acc, a| {
+                        acc.saturating_mul(grid.axis(a).max_chunk())
+                    })
+            }
+            _ => chunkwise_passes::stats::block_bytes(&st.node),
         })
         .collect();
     g.task_stage
@@ -172,10 +169,7 @@ fn spill(v: &Value) -> Option<Value> {
     let n = SPILLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!("chunkwise-spill-{}-{n}.npy", std::process::id()));
     crate::npy::write_npy(&path, a).ok()?;
-    Some(Value::Spilled(std::sync::Arc::new(SpillFile {
-        path,
-        nbytes: a.nbytes(),
-    })))
+    Some(Value::Spilled(std::sync::Arc::new(SpillFile { path })))
 }
 
 /// A spilled chunk read back (other values as they are).

@@ -309,11 +309,6 @@ pub fn open(path: impl AsRef<Path>) -> std::result::Result<Stored, StoreError> {
     })
 }
 
-/// A regular chunk shape as an explicit grid of `shape`.
-fn grid(shape: &[u64], chunks: &[u64]) -> Result<ChunkGrid> {
-    Ok(ChunkGrid::regular(shape, chunks)?)
-}
-
 impl Array {
     /// Reads the Zarr array at the root of the store `path` (V2 or V3), in the store's
     /// chunks. See the [`zarr`](crate::zarr) module for what is read when.
@@ -335,7 +330,7 @@ impl Array {
             .zip(&source.shape)
             .map(|(&c, &n)| c.min(n).max(1))
             .collect();
-        let g = grid(&source.shape, &chunks)?;
+        let g = ChunkGrid::regular(&source.shape, &chunks)?;
         Ok(Array::from_node(Node::read(g, source, None)?))
     }
 

@@ -24,8 +24,6 @@ pub enum Value {
 pub struct SpillFile {
     /// The file.
     pub path: std::path::PathBuf,
-    /// Bytes of the chunk's data.
-    pub nbytes: usize,
 }
 
 impl Drop for SpillFile {

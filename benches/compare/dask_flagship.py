@@ -52,31 +52,16 @@ use (threadpoolctl): OPENBLAS_CORETYPE, when set, forces a slower one.
 """
 import argparse
 import json
-import os
-import resource
-import subprocess
 import sys
-import tempfile
-import threading
 import time
+
+import childproc
+from childproc import timed_runs
 
 SCHED = {"scheduler": "threads", "num_workers": 2}
 
 
 # ---------------------------------------------------------------- child side
-
-def timed_runs(once, repeat):
-    """Call once() -> (seconds, extra dict) `repeat` times, or by the default rule."""
-    import gc
-    results = []
-    while True:
-        gc.collect()
-        results.append(once())
-        if len(results) >= (repeat or (3 if results[0][0] < 10.0 else 1)):
-            break
-    best = min(results, key=lambda r: r[0])
-    return {"seconds": best[0], "runs": [r[0] for r in results], **best[1]}
-
 
 def summary(d):
     """Checksum and one entry; nansum in row blocks (a whole-array nansum copies d)."""
@@ -212,33 +197,8 @@ def child_main(spec):
 
 def run_child(row, spec, args, env=None):
     """Run one measurement in a child; print `row` completed with its results."""
-    limit = int(args.mem_limit_gib * 2**30)
-
-    def limit_memory():
-        if limit > 0:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    with tempfile.TemporaryFile("w+") as err:
-        p = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
-            stdout=subprocess.PIPE, stderr=err, text=True, preexec_fn=limit_memory,
-            env={**os.environ, **(env or {})})
-        timer = threading.Timer(args.timeout, p.kill)
-        timer.start()
-        out = p.stdout.read()
-        _, status, usage = os.wait4(p.pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        timed_out = not timer.is_alive()
-        timer.cancel()
-        err.seek(0)
-        err_tail = err.read()[-500:]
-    row["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # KiB on Linux
-    if code == 0:
-        row.update(json.loads(out.strip().splitlines()[-1]))
-    elif timed_out:
-        row["error"] = f"timeout after {args.timeout} s"
-    else:
-        row["error"] = f"exit {code}: {err_tail.strip()}"
+    row = childproc.run_child(__file__, row, spec, args.timeout,
+                              int(args.mem_limit_gib * 2**30), env)
     print(json.dumps(row), flush=True)
     return row
 

@@ -39,13 +39,11 @@ single run otherwise (sum_exp: a single run).
 import argparse
 import json
 import math
-import os
-import resource
-import subprocess
 import sys
-import tempfile
-import threading
 import time
+
+import childproc
+from childproc import timed_runs
 
 SWEEP_ALWAYS = [10**4, 10**5, 10**6, 10**7]
 SWEEP_MAX = 10**9
@@ -53,23 +51,6 @@ SWEEP_CONTINUE_BELOW_S = 60.0
 
 
 # ---------------------------------------------------------------- child side
-
-def timed_runs(once, repeat):
-    """Call once() -> (seconds, extra dict) `repeat` times, or by the default rule."""
-    import gc
-    results = []
-    while True:
-        gc.collect()
-        results.append(once())
-        n = len(results)
-        if repeat is not None:
-            if n >= repeat:
-                break
-        elif n >= 3 or results[0][0] >= 10.0:
-            break
-    best = min(results, key=lambda r: r[0])
-    return {"seconds": best[0], "runs": [r[0] for r in results], **best[1]}
-
 
 def measure_optimize_lower(blocks, repeat):
     import dask
@@ -143,33 +124,8 @@ def child_main(spec):
 # --------------------------------------------------------------- parent side
 
 def run_child(row, spec, args):
-    """Run one measurement in a child; return `row` completed with its results."""
-    limit = int(args.mem_limit_gib * 2**30)
-
-    def limit_memory():
-        if limit > 0:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    with tempfile.TemporaryFile("w+") as err:
-        p = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
-            stdout=subprocess.PIPE, stderr=err, text=True, preexec_fn=limit_memory)
-        timer = threading.Timer(args.timeout, p.kill)
-        timer.start()
-        out = p.stdout.read()
-        _, status, usage = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        timed_out = not timer.is_alive()
-        timer.cancel()
-        err.seek(0)
-        err_tail = err.read()[-500:]
-    row["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # ru_maxrss is KiB on Linux
-    if p.returncode == 0:
-        row.update(json.loads(out.strip().splitlines()[-1]))
-    elif timed_out:
-        row["error"] = f"timeout after {args.timeout} s"
-    else:
-        row["error"] = f"exit {p.returncode}: {err_tail.strip()}"
+    """Run one measurement in a child; print `row` completed with its results."""
+    row = childproc.run_child(__file__, row, spec, args.timeout, int(args.mem_limit_gib * 2**30))
     print(json.dumps(row), flush=True)
     return row
 

@@ -39,33 +39,17 @@ includes the interpreter, imports and every run of the measurement.
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
-import tempfile
-import threading
 import time
+
+import childproc
+from childproc import timed_runs
 
 SCHED = {"scheduler": "threads", "num_workers": 2}
 
 
 # ---------------------------------------------------------------- child side
-
-def timed_runs(once, repeat, before=None):
-    """Call once() -> (seconds, extra dict) `repeat` times, or by the default rule."""
-    import gc
-    results = []
-    while True:
-        if before:
-            before()
-        gc.collect()
-        results.append(once())
-        if len(results) >= (repeat or (3 if results[0][0] < 10.0 else 1)):
-            break
-    best = min(results, key=lambda r: r[0])
-    return {"seconds": best[0], "runs": [r[0] for r in results], **best[1]}
-
 
 def describe(path):
     import zarr
@@ -164,32 +148,7 @@ def child_main(spec):
 
 def run_child(row, spec, args):
     """Run one measurement in a child; print `row` completed with its results."""
-    limit = int(args.as_limit_gib * 2**30)
-
-    def limit_memory():
-        if limit > 0:
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    with tempfile.TemporaryFile("w+") as err:
-        p = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
-            stdout=subprocess.PIPE, stderr=err, text=True, preexec_fn=limit_memory)
-        timer = threading.Timer(args.timeout, p.kill)
-        timer.start()
-        out = p.stdout.read()
-        _, status, usage = os.wait4(p.pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        timed_out = not timer.is_alive()
-        timer.cancel()
-        err.seek(0)
-        err_tail = err.read()[-500:]
-    row["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # KiB on Linux
-    if code == 0:
-        row.update(json.loads(out.strip().splitlines()[-1]))
-    elif timed_out:
-        row["error"] = f"timeout after {args.timeout} s"
-    else:
-        row["error"] = f"exit {code}: {err_tail.strip()}"
+    row = childproc.run_child(__file__, row, spec, args.timeout, int(args.as_limit_gib * 2**30))
     if "mem_limit_mb" in row and row["mem_limit_mb"]:
         row["over_mem_limit"] = row["peak_rss_mb"] > row["mem_limit_mb"]
     print(json.dumps(row), flush=True)

@@ -65,7 +65,7 @@ fn fusable(n: &Node) -> Option<&Blockwise> {
 }
 
 /// Bytes of the largest block of `n`.
-pub(crate) fn block_bytes(n: &Node) -> u64 {
+pub fn block_bytes(n: &Node) -> u64 {
     let elems = n
         .chunks()
         .axes()

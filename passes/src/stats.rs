@@ -1,7 +1,7 @@
 //! Graph statistics: estimates of what running a graph costs, computed from layer metadata
 //! and the culled block boxes ([`crate::cull`]) without lowering.
 
-use crate::blockwise_fusion::block_bytes;
+pub use crate::blockwise_fusion::block_bytes;
 use crate::cull::{box_blocks, input_boxes, needed_blocks};
 use chunkwise_ir::layer::dep_order;
 use chunkwise_ir::task::plan_stages;

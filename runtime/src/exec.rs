@@ -319,24 +319,10 @@ where
                     st.ready.pop();
                     continue;
                 }
-                match &sh.memory {
-                    Some((bytes, limit))
-                        if st.running > 0 && st.held + bytes[p as usize] > *limit => {}
-                    _ => {
-                        if let (Some((bytes, limit)), Some(spill)) = (&sh.memory, sh.spill) {
-                            if st.held + bytes[p as usize] > *limit {
-                                // Nothing runs and the next task does not fit: move held
-                                // values out of memory, those needed last first.
-                                spill_for(sh, &mut st, p, bytes, *limit, spill);
-                            }
-                        }
-                        st.ready.pop();
-                        if let Some((bytes, _)) = &sh.memory {
-                            st.held += bytes[p as usize];
-                        }
-                        st.running += 1;
-                        break Some(p);
-                    }
+                if admit(sh, &mut st, p) {
+                    st.ready.pop();
+                    st.running += 1;
+                    break Some(p);
                 }
             }
             if st.done == sh.total {
@@ -407,6 +393,26 @@ fn complete<V, E, F>(
     if st.done == sh.total {
         sh.wake.notify_all();
     }
+}
+
+/// Whether task `p` may start now under the memory bound (always, without one); if so, its
+/// value's bytes are reserved. It waits while its value does not fit and other tasks run;
+/// when nothing runs it starts anyway, after spilling held values if it still does not
+/// fit.
+fn admit<V, E, F>(sh: &Shared<'_, V, E, F>, st: &mut State<V, E>, p: u32) -> bool {
+    let Some((bytes, limit)) = &sh.memory else {
+        return true;
+    };
+    if st.held + bytes[p as usize] > *limit {
+        if st.running > 0 {
+            return false;
+        }
+        if let Some(spill) = sh.spill {
+            spill_for(sh, st, p, bytes, *limit, spill);
+        }
+    }
+    st.held += bytes[p as usize];
+    true
 }
 
 /// Counts the value of task `p` as no longer held.

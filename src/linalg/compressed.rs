@@ -48,7 +48,7 @@ const SLAB_BYTES: usize = 4 << 20;
 const PIECE_BYTES: u64 = 8 << 20;
 
 /// Element types read as floats by the passes (NumPy's `astype`).
-trait AsF64: Copy {
+pub(super) trait AsF64: Copy {
     fn as_f64(self) -> f64;
 }
 
@@ -72,7 +72,7 @@ impl AsF64 for bool {
 }
 
 /// The float types that products with the input are computed in.
-trait Real: AsF64 + chunkwise_ir::Element + faer::traits::ComplexField {
+pub(super) trait Real: AsF64 + chunkwise_ir::Element + faer::traits::ComplexField {
     fn of(v: f64) -> Self;
 }
 
@@ -130,7 +130,7 @@ fn for_each_row_slab<T: Real>(
 }
 
 /// A matrix of `T` from an f64 one.
-fn to_real<T: Real>(m: ndarray::ArrayView2<'_, f64>) -> faer::Mat<T> {
+pub(super) fn to_real<T: Real>(m: ndarray::ArrayView2<'_, f64>) -> faer::Mat<T> {
     faer::Mat::from_fn(m.nrows(), m.ncols(), |i, j| T::of(m[[i, j]]))
 }
 

@@ -30,17 +30,13 @@ pub const TSQR_FAN_IN: usize = 16;
 
 type Mat2 = Array2<f64>;
 
-fn to_faer(a: &Mat2) -> faer::Mat<f64> {
-    faer::Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]])
-}
-
 fn from_faer(m: faer::MatRef<'_, f64>) -> Mat2 {
     Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
 }
 
 /// Thin QR of a block: `(Q, R)` with `Q` of shape `(n, min(n, k))`.
 fn qr_block(a: &Mat2) -> (Mat2, Mat2) {
-    let m = to_faer(a);
+    let m = compressed::to_real::<f64>(a.view());
     let qr = m.qr();
     (
         from_faer(qr.compute_thin_Q().as_ref()),
@@ -50,7 +46,7 @@ fn qr_block(a: &Mat2) -> (Mat2, Mat2) {
 
 /// Thin SVD: `(U, s, Vt)`.
 fn svd_block(a: &Mat2) -> std::result::Result<(Mat2, Array1<f64>, Mat2), String> {
-    let m = to_faer(a);
+    let m = compressed::to_real::<f64>(a.view());
     let svd = m
         .thin_svd()
         .map_err(|e| format!("the SVD did not converge: {e:?}"))?;
