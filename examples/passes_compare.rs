@@ -11,7 +11,7 @@
 mod common;
 use common::arg;
 
-use chunkwise::compute::{run_graph, ComputeOptions};
+use chunkwise::compute::{output_arrays, run_graph, ComputeOptions};
 use chunkwise::{s, Array, DType, PassManager};
 use std::time::Instant;
 
@@ -124,7 +124,9 @@ fn main() -> Result<(), chunkwise::Error> {
             let y = ten_ops(&x);
             let g = y.plan()?;
             let opts = ComputeOptions::default();
-            let (chain, blocks) = best(5, || run_graph(&g, &opts).expect("runs"));
+            let (chain, blocks) = best(5, || {
+                output_arrays(&g, run_graph(&g, &opts).expect("runs")).expect("arrays")
+            });
             let first = blocks[0][0]
                 .as_typed::<f64>()
                 .map(|a| a[0])

@@ -60,6 +60,10 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
+    /// The task graph handed to the runtime is malformed (bad CSR shape, an id out of
+    /// range, a cycle): a bug in whatever built it, since lowering makes valid graphs.
+    #[error("invalid task graph: {0}")]
+    InvalidGraph(String),
     /// The run was cancelled.
     #[error("the computation was cancelled")]
     Cancelled,

@@ -28,6 +28,7 @@ pub mod distance;
 mod error;
 pub mod linalg;
 pub mod npy;
+mod spill;
 pub mod trace;
 pub mod visualize;
 pub mod zarr;

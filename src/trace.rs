@@ -15,7 +15,8 @@
 //! assert!(json["traceEvents"].as_array().unwrap().len() >= trace.len());
 //! ```
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use chunkwise_backends::{KernelError, Value};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -47,6 +48,9 @@ pub struct TaskEvent {
 pub struct Trace {
     t0: Instant,
     events: Mutex<Vec<TaskEvent>>,
+    /// Chunks spilled to local files, and their bytes.
+    spilled: AtomicU64,
+    spilled_bytes: AtomicU64,
 }
 
 impl Default for Trace {
@@ -66,6 +70,8 @@ impl Trace {
         Trace {
             t0: Instant::now(),
             events: Mutex::new(Vec::new()),
+            spilled: AtomicU64::new(0),
+            spilled_bytes: AtomicU64::new(0),
         }
     }
 
@@ -79,11 +85,55 @@ impl Trace {
         THREAD.with(|t| *t)
     }
 
-    pub(crate) fn record(&self, e: TaskEvent) {
+    /// Runs task `task` (`run`) and records it, failing and panicking runs included (a
+    /// panic is recorded, then goes on to the runtime).
+    pub(crate) fn time_task(
+        &self,
+        task: u32,
+        label: String,
+        block: Vec<u64>,
+        deps: usize,
+        run: impl FnOnce() -> Result<Value, KernelError>,
+    ) -> Result<Value, KernelError> {
+        let start = self.now_us();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+        let end = self.now_us();
         self.events
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(e);
+            .push(TaskEvent {
+                task,
+                label,
+                block,
+                thread: Trace::thread_id(),
+                start_us: start,
+                duration_us: end - start,
+                bytes: match &caught {
+                    Ok(Ok(v)) => v.nbytes() as u64,
+                    _ => 0,
+                },
+                deps,
+                failed: !matches!(caught, Ok(Ok(_))),
+            });
+        caught.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+    }
+
+    /// Counts a chunk of `bytes` spilled to a local file.
+    pub(crate) fn record_spill(&self, bytes: u64) {
+        self.spilled.fetch_add(1, Ordering::Relaxed);
+        self.spilled_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Chunks the run spilled to local files (runs with a
+    /// [`ComputeOptions::memory_limit`](crate::ComputeOptions::memory_limit) spill when
+    /// ordering and back-pressure cannot keep the chunks held under the limit).
+    pub fn spilled_chunks(&self) -> u64 {
+        self.spilled.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of the chunks spilled.
+    pub fn spilled_bytes(&self) -> u64 {
+        self.spilled_bytes.load(Ordering::Relaxed)
     }
 
     /// The events so far, in order of completion.

@@ -642,18 +642,17 @@ fn chunks_held_over_the_memory_limit_are_spilled_and_read_back() {
         .unwrap();
     let y = &x - x.mean(Some(&[0]), true).unwrap();
     let want = y.compute::<f64>().unwrap();
-    let before = chunkwise::compute::spilled_chunks();
+    let trace = chunkwise::Trace::new();
     let opts = ComputeOptions {
         memory_limit: Some(5 << 20),
         threads: 2,
+        trace: Some(&trace),
         ..ComputeOptions::default()
     };
     let got = y.compute_with::<f64>(&opts).unwrap();
     assert_eq!(got, want);
-    assert!(
-        chunkwise::compute::spilled_chunks() > before,
-        "nothing was spilled"
-    );
+    assert!(trace.spilled_chunks() > 0, "nothing was spilled");
+    assert!(trace.spilled_bytes() >= 800_000 * trace.spilled_chunks());
     // The spill files are gone.
     let prefix = format!("chunkwise-spill-{}-", std::process::id());
     let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
@@ -662,4 +661,32 @@ fn chunks_held_over_the_memory_limit_are_spilled_and_read_back() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_malformed_task_graph_is_an_invalid_graph_error() {
+    use chunkwise::{compute::run_graph, Array, ComputeOptions, Error};
+    let x = Array::random_uniform(&[100], &[10], 1).unwrap();
+    let mut g = (&x + 1.0).sum(None, false).unwrap().plan().unwrap();
+    // A dependency on a task that does not exist.
+    let last = g.deps.len() - 1;
+    g.deps[last] = g.len() as u32 + 7;
+    match run_graph(&g, &ComputeOptions::default()) {
+        Err(Error::InvalidGraph(m)) => assert!(m.contains("out of range"), "{m}"),
+        other => panic!("expected InvalidGraph, got {other:?}"),
+    }
+}
+
+#[test]
+fn concatenating_an_array_empty_along_the_axis_adds_nothing() {
+    use chunkwise::Array;
+    // Before: the empty input's one empty block shifted every later block by one.
+    let e = Array::zeros(&[0], &[4], chunkwise::DType::F64).unwrap();
+    let x = Array::arange(0.0, 5.0, 1.0, 2).unwrap();
+    let y = Array::concatenate(&[e.clone(), x, e], 0).unwrap();
+    let got = y.compute::<f64>().unwrap();
+    assert_eq!(
+        got.into_raw_vec_and_offset().0,
+        vec![0.0, 1.0, 2.0, 3.0, 4.0]
+    );
 }

@@ -1,3 +1,4 @@
+use crate::Location;
 use chunkwise_ir::DynArray;
 use std::any::Any;
 use std::fmt;
@@ -38,6 +39,14 @@ impl Value {
         match self {
             Value::Array(a) => Some(a),
             _ => None,
+        }
+    }
+
+    /// Where the value's data lives.
+    pub fn location(&self) -> Location {
+        match self {
+            Value::Array(_) | Value::State(_) | Value::Any(_) => Location::Host,
+            Value::Spilled(_) => Location::File,
         }
     }
 

@@ -23,6 +23,8 @@ pub mod error;
 pub mod grid;
 pub mod kernel;
 pub mod layer;
+pub mod mapping;
+pub mod memory;
 pub mod program;
 pub mod serial;
 pub mod slice;

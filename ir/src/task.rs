@@ -5,14 +5,15 @@
 //! has a block grid; a *task* is one block of one stage. [`Stage::for_each_input`] gives the
 //! input blocks a task needs, in the order its kernel receives them: it is the single
 //! source of truth used by lowering (to build dependencies) and by backends (to place data).
+//! It lives in [`crate::mapping`], next to the box-level mapping culling uses.
 //!
 //! The [`TaskGraph`] is a struct of flat arrays: per task its stage and linear block index,
 //! dependencies in CSR form with `u32` task ids. Per task it costs 12 bytes plus 4 bytes per
 //! dependency; kernels and metadata are shared by the stages.
 
-use crate::grid::{ravel, unravel_into, AxisChunks};
+use crate::grid::{ravel, unravel_into};
 use crate::layer::{Layer, Node};
-use crate::slice::{for_each_piece, Piece, SliceItem};
+use crate::memory::StageMemory;
 use std::fmt;
 use std::ops::Range;
 
@@ -46,27 +47,23 @@ pub struct Stage {
     pub inputs: Vec<u32>,
     /// Blocks per axis of each input stage.
     pub input_nblocks: Vec<Vec<u64>>,
+    /// Bytes of one task's value and its projected peak ([`crate::memory`]), computed once
+    /// here, at lowering.
+    pub memory: StageMemory,
     /// Blocks per axis of each direct input (the layer's inputs, inlined ones included; for
     /// reduction combine steps, the previous step).
-    direct_nblocks: Vec<Vec<u64>>,
+    pub(crate) direct_nblocks: Vec<Vec<u64>>,
     /// Per direct input: the inlined node, if it is inlined.
     direct_inline: Vec<Option<Node>>,
     /// Per direct input: its first position in `inputs`.
     direct_base: Vec<usize>,
     /// For concatenation: first output block of each input along the axis.
-    concat_starts: Vec<u64>,
+    pub(crate) concat_starts: Vec<u64>,
     /// For blockwise layers: the contracted symbols (computed once, not per task).
-    contracted: Vec<crate::layer::Sym>,
+    pub(crate) contracted: Vec<crate::layer::Sym>,
 }
 
-/// Reusable buffers for [`Stage::for_each_input`] (avoids allocation per task).
-#[derive(Default, Debug)]
-pub struct Scratch {
-    coords: Vec<u64>,
-    odo: Vec<u64>,
-    ranges: Vec<Range<u64>>,
-    pieces: Vec<Vec<Piece>>,
-}
+pub use crate::mapping::{inline_inputs, Scratch};
 
 /// How the stages of one layer are laid out.
 #[derive(Debug)]
@@ -111,17 +108,7 @@ impl Stage {
         input_nblocks: Vec<Vec<u64>>,
     ) -> Stage {
         let concat_starts = match node.layer() {
-            Layer::Concatenate { inputs, axis } => {
-                let mut acc = 0;
-                inputs
-                    .iter()
-                    .map(|n| {
-                        let s = acc;
-                        acc += n.chunks().axis(*axis).num_blocks();
-                        s
-                    })
-                    .collect()
-            }
+            Layer::Concatenate { inputs, axis } => crate::mapping::concat_starts(inputs, *axis),
             _ => vec![],
         };
         let contracted = match node.layer() {
@@ -156,6 +143,7 @@ impl Stage {
             )
         };
         Stage {
+            memory: StageMemory::of(&node, op),
             node,
             op,
             nblocks,
@@ -217,209 +205,6 @@ impl Stage {
             StageOp::ReduceAggregate => format!("{}-aggregate", self.node.label()),
         }
     }
-
-    /// Calls `f(input_slot, input_block_coords)` for every input block that block `block`
-    /// of this stage reads, in the order the kernel receives them. `input_slot` indexes
-    /// [`Stage::inputs`].
-    pub fn for_each_input(
-        &self,
-        block: &[u64],
-        scratch: &mut Scratch,
-        mut f: impl FnMut(usize, &[u64]),
-    ) {
-        let node = &self.node;
-        match (node.layer(), self.op) {
-            (
-                Layer::FromArray { .. }
-                | Layer::Full { .. }
-                | Layer::Random { .. }
-                | Layer::Read { .. }
-                | Layer::Arange { .. },
-                _,
-            ) => {}
-            (Layer::Blockwise(b), _) => {
-                let contracted = &self.contracted;
-                // Blocks along each contracted symbol.
-                scratch.ranges.clear();
-                for s in contracted {
-                    let n = b
-                        .inputs
-                        .iter()
-                        .enumerate()
-                        .find_map(|(k, (_, ind))| {
-                            ind.iter()
-                                .position(|t| t == s)
-                                .map(|ax| self.direct_nblocks[k][ax])
-                        })
-                        .unwrap_or(1);
-                    scratch.ranges.push(0..n);
-                }
-                let ranges = std::mem::take(&mut scratch.ranges);
-                let mut coords = std::mem::take(&mut scratch.coords);
-                odometer(&ranges, &mut scratch.odo, |combo| {
-                    for (k, (_, ind)) in b.inputs.iter().enumerate() {
-                        coords.clear();
-                        for (ax, s) in ind.iter().enumerate() {
-                            let c = if self.direct_nblocks[k][ax] == 1 {
-                                0
-                            } else if let Some(p) = b.out_ind.iter().position(|t| t == s) {
-                                block[p]
-                            } else {
-                                let p = contracted.iter().position(|t| t == s).unwrap_or(0);
-                                combo[p]
-                            };
-                            coords.push(c);
-                        }
-                        f(k, &coords);
-                    }
-                });
-                scratch.coords = coords;
-                scratch.ranges = ranges;
-            }
-            (Layer::Reduction(r), op) => {
-                let nd = r.input.ndim();
-                let split = r.split_per_axis();
-                let prev = &self.direct_nblocks[0];
-                scratch.ranges.clear();
-                let mut out_ax = 0;
-                for a in 0..nd {
-                    let reduced = r.axes.contains(&a);
-                    let range = match op {
-                        StageOp::ReduceChunk | StageOp::Layer => block[a]..block[a] + 1,
-                        StageOp::ReduceCombine { .. } if reduced => {
-                            block[a] * split..((block[a] + 1) * split).min(prev[a])
-                        }
-                        StageOp::ReduceCombine { .. } => block[a]..block[a] + 1,
-                        StageOp::ReduceAggregate if reduced => 0..prev[a],
-                        StageOp::ReduceAggregate => block[out_ax]..block[out_ax] + 1,
-                    };
-                    if !reduced || r.keepdims {
-                        out_ax += 1;
-                    }
-                    scratch.ranges.push(range);
-                }
-                let ranges = std::mem::take(&mut scratch.ranges);
-                odometer(&ranges, &mut scratch.odo, |c| f(0, c));
-                scratch.ranges = ranges;
-            }
-            (Layer::Slice { .. } | Layer::Rechunk { .. }, _) => {
-                self.gather_pieces(block, scratch);
-                let mut coords = std::mem::take(&mut scratch.coords);
-                let pieces = std::mem::take(&mut scratch.pieces);
-                scratch.ranges.clear();
-                for p in &pieces {
-                    scratch.ranges.push(0..p.len() as u64);
-                }
-                let ranges = std::mem::take(&mut scratch.ranges);
-                odometer(&ranges, &mut scratch.odo, |idx| {
-                    coords.clear();
-                    for (ax, &i) in idx.iter().enumerate() {
-                        coords.push(pieces[ax][i as usize].in_block);
-                    }
-                    f(0, &coords);
-                });
-                scratch.ranges = ranges;
-                scratch.pieces = pieces;
-                scratch.coords = coords;
-            }
-            (Layer::Inline { .. }, _) => f(0, block),
-            // Every block of every node argument, arguments in order, blocks in C order.
-            (Layer::Task(_), _) => {
-                for (k, nb) in self.direct_nblocks.iter().enumerate() {
-                    scratch.ranges.clear();
-                    scratch.ranges.extend(nb.iter().map(|&n| 0..n));
-                    let ranges = std::mem::take(&mut scratch.ranges);
-                    odometer(&ranges, &mut scratch.odo, |c| f(k, c));
-                    scratch.ranges = ranges;
-                }
-            }
-            (Layer::FromDelayed { .. }, _) => {
-                let lin = ravel(block, &self.nblocks);
-                f(lin as usize, &[]);
-            }
-            (Layer::Transpose { perm, .. }, _) => {
-                scratch.coords.clear();
-                scratch.coords.resize(perm.len(), 0);
-                for (i, &p) in perm.iter().enumerate() {
-                    scratch.coords[p] = block[i];
-                }
-                f(0, &scratch.coords);
-            }
-            (Layer::Concatenate { axis, .. }, _) => {
-                let j = block[*axis];
-                let k = self.concat_starts.partition_point(|&s| s <= j) - 1;
-                scratch.coords.clear();
-                scratch.coords.extend_from_slice(block);
-                scratch.coords[*axis] = j - self.concat_starts[k];
-                f(k, &scratch.coords);
-            }
-        }
-    }
-
-    /// For slice and rechunk stages: per input axis, the pieces of input blocks that fill
-    /// output block `block` (in output order). Dependencies are the C-order product of the
-    /// per-axis piece lists. Read the lists with [`Stage::pieces`].
-    pub fn gather_pieces(&self, block: &[u64], scratch: &mut Scratch) {
-        let (input, items_owned);
-        let items: &[SliceItem] = match self.node.layer() {
-            Layer::Slice { input: i, items } => {
-                input = i;
-                items
-            }
-            Layer::Rechunk { input: i } => {
-                input = i;
-                items_owned = i
-                    .shape()
-                    .iter()
-                    .map(|&len| SliceItem::Range {
-                        start: 0,
-                        step: 1,
-                        count: len,
-                    })
-                    .collect::<Vec<_>>();
-                &items_owned
-            }
-            _ => return,
-        };
-        let out_grid = self.node.chunks();
-        let nd_in = input.ndim();
-        scratch.pieces.resize_with(nd_in, Vec::new);
-        let mut in_ax = 0;
-        let mut out_ax = 0;
-        for item in items {
-            match *item {
-                SliceItem::NewAxis => out_ax += 1,
-                SliceItem::Index { index } => {
-                    let c: &AxisChunks = input.chunks().axis(in_ax);
-                    let b = c.block_of(index);
-                    let p = &mut scratch.pieces[in_ax];
-                    p.clear();
-                    p.push(Piece {
-                        in_block: b,
-                        in_start: index - c.range(b).start,
-                        step: 1,
-                        out: 0..1,
-                    });
-                    in_ax += 1;
-                }
-                SliceItem::Range { start, step, .. } => {
-                    let out = out_grid.axis(out_ax).range(block[out_ax]);
-                    let p = &mut scratch.pieces[in_ax];
-                    p.clear();
-                    for_each_piece(input.chunks().axis(in_ax), start, step, out, |pc| {
-                        p.push(pc)
-                    });
-                    in_ax += 1;
-                    out_ax += 1;
-                }
-            }
-        }
-    }
-
-    /// The pieces computed by the last [`Stage::gather_pieces`] call.
-    pub fn pieces<'s>(&self, scratch: &'s Scratch) -> &'s [Vec<Piece>] {
-        &scratch.pieces[..self.node.layer_input_ndim()]
-    }
 }
 
 impl Node {
@@ -451,27 +236,6 @@ fn emit_inline(n: &Node, coords: &[u64], base: usize, f: &mut dyn FnMut(usize, &
         }
         off += dep_width(m);
     });
-}
-
-/// Calls `f(k, input_k, coords)` for each input block that block `coords` of an inlined
-/// layer `inner` reads (none for sources; for an elementwise program, the same block with
-/// broadcast axes at block 0).
-pub fn inline_inputs(inner: &Node, coords: &[u64], mut f: impl FnMut(usize, &Node, &[u64])) {
-    if let Layer::Blockwise(b) = inner.layer() {
-        // Layers have at most 32 dimensions: no allocation per task.
-        let mut c = [0u64; 32];
-        for (k, (m, ind)) in b.inputs.iter().enumerate() {
-            for (ax, s) in ind.iter().enumerate() {
-                let p = b.out_ind.iter().position(|t| t == s);
-                let nb = m.chunks().axis(ax).num_blocks();
-                c[ax] = match p {
-                    Some(p) if nb > 1 => coords[p],
-                    _ => 0,
-                };
-            }
-            f(k, m, &c[..ind.len()]);
-        }
-    }
 }
 
 /// Calls `f` for each point of the product of `ranges`, in C order (once, with an empty
@@ -559,6 +323,25 @@ impl TaskGraph {
             n[s as usize] += 1;
         }
         n
+    }
+
+    /// Bytes of each task's value ([`StageMemory::value_bytes`] of its stage), by task id:
+    /// what the runtime's memory bound counts while the value is held.
+    pub fn task_value_bytes(&self) -> Vec<u64> {
+        self.task_stage
+            .iter()
+            .map(|&s| self.stages[s as usize].memory.value_bytes)
+            .collect()
+    }
+
+    /// The largest projected task peak of any stage ([`StageMemory::task_peak`]; 0 without
+    /// stages).
+    pub fn max_task_peak(&self) -> u64 {
+        self.stages
+            .iter()
+            .map(|s| s.memory.task_peak)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Approximate heap bytes used by the task arrays.

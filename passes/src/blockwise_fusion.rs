@@ -3,10 +3,18 @@
 //! loop with no intermediate arrays.
 //!
 //! ```text
-//! before:  %0 = random-uniform() seed=1                 after:  %0 = random-uniform() seed=1
-//!          %1 = exp(%0) i<-i {exp(x0)}                          %3 = sub(%0) i<-i {exp(x0) - 1.0 / x0}
-//!          %2 = div(%0) i<-i {1.0 / x0}
-//!          %3 = sub(%1, %2) i<-i,i {x0 - x1}
+//! before:
+//! %0 = random-uniform() seed=1 Uniform { low: 0.0, high: 1.0 } : f64 [100] chunks (100/10)
+//! %1 = add(%0) a<-a {x0 + 1.0} : f64 [100] chunks (100/10)
+//! %2 = mul(%1) a<-a {x0 * 2.0} : f64 [100] chunks (100/10)
+//! %3 = mul(%1) a<-a {x0 * 3.0} : f64 [100] chunks (100/10)
+//! %4 = add(%2, %3) a<-a,a {x0 + x1} : f64 [100] chunks (100/10)
+//! outputs: %4
+//!
+//! after blockwise-fusion:
+//! %0 = random-uniform() seed=1 Uniform { low: 0.0, high: 1.0 } : f64 [100] chunks (100/10)
+//! %1 = add(%0) a<-a {((x0 + 1.0) * 2.0) + ((x0 + 1.0) * 3.0)} : f64 [100] chunks (100/10)
+//! outputs: %1
 //! ```
 //!
 //! The rule (Dask's, restated): walking from the outputs, an elementwise layer joins the
@@ -23,6 +31,7 @@
 //! [`FusionLimits::max_task_bytes`] (input blocks plus the output block).
 
 use crate::pass::{Consumers, Pass, PassError};
+use chunkwise_ir::memory::block_bytes;
 use chunkwise_ir::program::{remap, Instr, ProgramBuilder};
 use chunkwise_ir::{topo_order, Blockwise, IrError, Kernel, Layer, Node, NodeId, Sym};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -62,16 +71,6 @@ fn fusable(n: &Node) -> Option<&Blockwise> {
         }
         _ => None,
     }
-}
-
-/// Bytes of the largest block of `n`.
-pub fn block_bytes(n: &Node) -> u64 {
-    let elems = n
-        .chunks()
-        .axes()
-        .iter()
-        .fold(1u64, |a, c| a.saturating_mul(c.max_chunk()));
-    elems.saturating_mul(n.dtype().size() as u64)
 }
 
 /// Whether consumer `c` broadcasts input `n` (an axis of length 1 against a longer one).

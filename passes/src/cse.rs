@@ -1,16 +1,26 @@
-//! Common-subexpression elimination: equal sub-graphs become one node, and an elementwise
-//! layer that reads the same (input, index) pair twice reads it once.
+//! Common-subexpression elimination: an elementwise layer that reads the same (input,
+//! index) pair twice reads it once.
 //!
 //! ```text
-//! before:  %0 = random-uniform() seed=1                after:  %0 = random-uniform() seed=1
-//!          %1 = exp(%0) i<-i {exp(x0)}                         %1 = exp(%0) i<-i {exp(x0)}
-//!          %2 = exp(%0) i<-i {exp(x0)}    (equal to %1)        %3 = add(%1) i<-i {x0 + x0}
-//!          %3 = add(%1, %2) i<-i,i {x0 + x1}
+//! before:
+//! %0 = random-uniform() seed=1 Uniform { low: 0.0, high: 1.0 } : f64 [100] chunks (100/10)
+//! %1 = exp(%0) a<-a {exp(x0)} : f64 [100] chunks (100/10)
+//! %2 = add(%1, %1) a<-a,a {x0 + x1} : f64 [100] chunks (100/10)
+//! outputs: %2
+//!
+//! after cse:
+//! %0 = random-uniform() seed=1 Uniform { low: 0.0, high: 1.0 } : f64 [100] chunks (100/10)
+//! %1 = exp(%0) a<-a {exp(x0)} : f64 [100] chunks (100/10)
+//! %2 = add(%1) a<-a {x0 + x0} : f64 [100] chunks (100/10)
+//! outputs: %2
 //! ```
 //!
-//! Nodes carry a content hash, so equal sub-graphs already have equal ids; this pass makes
-//! them one shared node (so statistics and dumps count them once) and merges duplicate
-//! program inputs, which lets blockwise fusion treat `f(a) + f(a)` as one read.
+//! Nodes carry a content hash ([`Node::id`]), so equal sub-graphs are already one node to
+//! the graph: building `exp(x)` twice gives two handles with one id, which dumps, statistics
+//! and lowering count once, and every rewrite's memoized rebuild maps to one node. What is
+//! left to merge is a layer reading one node through several program inputs, as `e + e`
+//! above; merged, blockwise fusion treats `f(a) + f(a)` as one read. The same input read with
+//! other indices (`x + x.T` after `transpose-blockwise`) stays two inputs.
 
 use crate::pass::{rewrite, Pass, PassError};
 use chunkwise_ir::program::{Instr, ProgramBuilder};
@@ -72,5 +82,19 @@ impl Pass for Cse {
                 kernel: Kernel::Program(Arc::new(builder.finish(out))),
             })?))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{arrays, assert_documented, before_after, random, unary};
+    use chunkwise_ir::program::{BinaryOp, UnaryOp};
+
+    #[test]
+    fn a_program_reading_one_input_twice_reads_it_once() {
+        let e = unary(UnaryOp::Exp, &random(&[100], &[10], 1));
+        let text = before_after("cse", &[arrays(&e, BinaryOp::Add, &e)]);
+        insta::assert_snapshot!("cse_duplicate_input", text);
+        assert_documented(include_str!("cse.rs"), &text);
     }
 }

@@ -23,6 +23,8 @@
 #![warn(missing_docs)]
 
 pub mod blockwise_fusion;
+#[cfg(test)]
+mod blockwise_fusion_tests;
 pub mod cse;
 pub mod cull;
 pub mod lower;
@@ -34,6 +36,8 @@ pub mod slice_fusion;
 pub mod slice_pushdown;
 pub mod stats;
 pub mod task_fusion;
+#[cfg(test)]
+mod testing;
 pub mod transpose_blockwise;
 pub mod transpose_fusion;
 

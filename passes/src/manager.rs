@@ -25,7 +25,7 @@
 
 use crate::blockwise_fusion::{BlockwiseFusion, FusionLimits};
 use crate::cse::Cse;
-use crate::pass::{Pass, PassError};
+use crate::pass::{check_outputs, Pass, PassError};
 use crate::reduction_fusion::ReductionFusion;
 use crate::root_fusion::RootFusion;
 use crate::slice_fusion::SliceFusion;
@@ -228,6 +228,7 @@ impl PassManager {
                 for pass in &phase.passes {
                     let t = Instant::now();
                     let mut next = pass.run(&cur)?;
+                    check_outputs(pass.name(), &cur, &next)?;
                     let mut changed = next.iter().zip(&cur).any(|(a, b)| a.id() != b.id());
                     let mut rejected = false;
                     if changed && pass.guarded() && stats(&next).cost() > stats(&cur).cost() {
@@ -356,5 +357,72 @@ pub fn bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", units[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PassManager;
+    use crate::testing::{arrays, binary, random, reduce, unary, with_scalar, Operand};
+    use chunkwise_ir::dump::layers_text;
+    use chunkwise_ir::program::BinaryOp::{Div, Mul, Sub};
+    use chunkwise_ir::program::{BinaryOp, UnaryOp};
+    use chunkwise_ir::ReduceOp;
+
+    #[test]
+    fn the_standard_pipeline_makes_one_layer_of_a_mean_of_elementwise_work() {
+        // mean((exp(x / 4) - 1 / (x + 1)) * (x + 1) - sqrt(abs(x - 0.5)), axis 0)
+        let x = random(&[400, 400], &[100, 100], 2026);
+        let x1 = with_scalar(&x, BinaryOp::Add, 1.0);
+        let e = unary(UnaryOp::Exp, &with_scalar(&x, Div, 4.0));
+        let a = arrays(
+            &e,
+            Sub,
+            &binary(Operand::F64(1.0), Div, Operand::Array(&x1)),
+        );
+        let s = unary(
+            UnaryOp::Sqrt,
+            &unary(UnaryOp::Abs, &with_scalar(&x, Sub, 0.5)),
+        );
+        let d = arrays(&arrays(&a, Mul, &x1), Sub, &s);
+        let m = [reduce(&d, ReduceOp::Mean, &[0])];
+        let out = PassManager::standard().run(&m).unwrap();
+        insta::assert_snapshot!(
+            "standard_pipeline",
+            format!(
+                "before:\n{}\nafter:\n{}",
+                layers_text(&m),
+                layers_text(&out.outputs)
+            )
+        );
+    }
+
+    /// A pass that does not use `rewrite` and replaces every output by a source of other
+    /// chunks.
+    struct Rechunker;
+
+    impl crate::pass::Pass for Rechunker {
+        fn name(&self) -> &'static str {
+            "rechunker"
+        }
+        fn run(
+            &self,
+            outputs: &[chunkwise_ir::Node],
+        ) -> Result<Vec<chunkwise_ir::Node>, crate::PassError> {
+            Ok(outputs.iter().map(|_| random(&[100], &[50], 1)).collect())
+        }
+    }
+
+    #[test]
+    fn the_manager_checks_every_pass_result_even_without_rewrite() {
+        let pm = PassManager::none().phase("broken", false, vec![Box::new(Rechunker)]);
+        let err = pm.run(&[random(&[100], &[10], 1)]).unwrap_err();
+        assert_eq!(
+            err,
+            crate::PassError::ChangedOutput {
+                pass: "rechunker",
+                output: 0
+            }
+        );
     }
 }

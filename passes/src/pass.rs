@@ -1,12 +1,14 @@
 //! The [`Pass`] trait and the helpers every rewrite shares: consumer counts and a memoized
 //! bottom-up rebuild of the layer graph.
 
-use chunkwise_ir::{topo_order, IrError, Node, NodeId};
+use chunkwise_ir::{topo_order, IrError, Meta, Node, NodeId};
 use rustc_hash::{FxHashMap, FxHashSet};
 use thiserror::Error;
 
-/// Why a pass failed. Passes only fail on graphs that were invalid to begin with (a rewrite
-/// that cannot be rebuilt is skipped, never half-applied).
+/// Why a pass failed: a layer that could not be rebuilt (a graph invalid to begin with), or
+/// a pass that broke its contract by changing a layer's or an output's metadata (a bug in
+/// the pass, reported rather than ignored). A failed pass returns no graph, so nothing is
+/// half-applied.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum PassError {
     /// A layer could not be rebuilt.
@@ -24,6 +26,22 @@ pub enum PassError {
         pass: &'static str,
         /// Output number.
         output: usize,
+    },
+    /// A rule replaced a layer by one of other shape, chunks or dtype (a bug in the pass).
+    #[error(
+        "pass {pass} changed the metadata of layer %{position} ({layer}): {before} became {after}"
+    )]
+    ChangedLayer {
+        /// The pass.
+        pass: &'static str,
+        /// The replaced layer's label ([`Node::label`]).
+        layer: String,
+        /// Its position in the input graph: `%position` of [`chunkwise_ir::dump::layers_text`].
+        position: usize,
+        /// Its metadata, as dumps show it (`f64 [100] chunks (100/10)`).
+        before: String,
+        /// The replacement's metadata.
+        after: String,
     },
 }
 
@@ -90,8 +108,12 @@ pub type Rewritten = FxHashMap<NodeId, Node>;
 /// Rebuilds the graph bottom-up: every node is first rebuilt on its rewritten inputs, then
 /// `rule(original, rebuilt, rewritten)` may replace it (returning `None` keeps it);
 /// `rewritten` maps every node before it (all of its inputs, transitively) to its new
-/// version. A replacement whose metadata differs from the original is ignored, so a faulty
-/// rule cannot change results' shapes. Each node is visited once (memoized by id).
+/// version. Each node is visited once (memoized by id).
+///
+/// The contract (checked, as rustc's MIR validator checks its passes): a replacement keeps
+/// the original's metadata (shape, chunks, dtype). A rule that breaks it fails the pass
+/// with [`PassError::ChangedLayer`], naming `pass` and the layer, instead of being ignored;
+/// the outputs are checked again at the end ([`PassError::ChangedOutput`]).
 pub fn rewrite(
     pass: &'static str,
     outputs: &[Node],
@@ -99,20 +121,137 @@ pub fn rewrite(
 ) -> Result<Vec<Node>, PassError> {
     let err = |source| PassError::Ir { pass, source };
     let mut new = Rewritten::default();
-    for n in topo_order(outputs) {
+    for (position, n) in topo_order(outputs).into_iter().enumerate() {
         let inputs: Vec<Node> = n.inputs().iter().map(|m| new[&m.id()].clone()).collect();
         let rebuilt = n.with_inputs(&inputs).map_err(err)?;
         let out = match rule(&n, rebuilt.clone(), &new).map_err(err)? {
-            Some(r) if r.meta() == n.meta() => r,
-            _ => rebuilt,
+            Some(r) if r.meta() != n.meta() => {
+                return Err(PassError::ChangedLayer {
+                    pass,
+                    layer: n.label(),
+                    position,
+                    before: meta_text(n.meta()),
+                    after: meta_text(r.meta()),
+                });
+            }
+            Some(r) => r,
+            None => rebuilt,
         };
         new.insert(n.id(), out);
     }
     let out: Vec<Node> = outputs.iter().map(|o| new[&o.id()].clone()).collect();
-    for (k, (a, b)) in outputs.iter().zip(&out).enumerate() {
-        if a.meta() != b.meta() {
-            return Err(PassError::ChangedOutput { pass, output: k });
-        }
-    }
+    check_outputs(pass, outputs, &out)?;
     Ok(out)
+}
+
+/// The check after every pass (the pass manager runs it on every pass's result, whether
+/// the pass uses [`rewrite`] or not): the same number of outputs, each with the shape,
+/// chunks and dtype it had ([`PassError::ChangedOutput`] otherwise).
+pub fn check_outputs(pass: &'static str, before: &[Node], after: &[Node]) -> Result<(), PassError> {
+    if before.len() != after.len() {
+        return Err(PassError::ChangedOutput {
+            pass,
+            output: before.len().min(after.len()),
+        });
+    }
+    match before
+        .iter()
+        .zip(after)
+        .position(|(a, b)| a.meta() != b.meta())
+    {
+        Some(output) => Err(PassError::ChangedOutput { pass, output }),
+        None => Ok(()),
+    }
+}
+
+/// `f64 [100] chunks (100/10)`, as [`chunkwise_ir::dump::layers_text`] shows metadata.
+fn meta_text(m: &Meta) -> String {
+    format!("{} {:?} chunks {}", m.dtype, m.shape(), m.chunks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{random, unary};
+    use chunkwise_ir::program::UnaryOp;
+    use chunkwise_ir::{ChunkGrid, DType, Distribution, Layer, ReduceOp};
+
+    const UNIFORM: Distribution = Distribution::Uniform {
+        low: 0.0,
+        high: 1.0,
+    };
+
+    /// `sum(exp(x))` with `x` random: the source and `exp` are inner layers.
+    fn graph() -> Vec<Node> {
+        let e = unary(UnaryOp::Exp, &random(&[100], &[10], 1));
+        vec![Node::reduction(e, ReduceOp::Sum, &[0], false, 4).unwrap()]
+    }
+
+    /// Runs a rule that replaces the random source by `replace(source)`.
+    fn replace_source(replace: impl Fn(&Node) -> Node) -> Result<Vec<Node>, PassError> {
+        rewrite("test-rule", &graph(), |orig, _, _| {
+            Ok(matches!(orig.layer(), Layer::Random { .. }).then(|| replace(orig)))
+        })
+    }
+
+    #[test]
+    fn a_rule_changing_an_inner_dtype_is_reported_with_pass_and_layer() {
+        let grid = ChunkGrid::regular(&[100], &[10]).unwrap();
+        let err = replace_source(|_| Node::random(grid.clone(), DType::F32, 1, UNIFORM).unwrap())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            PassError::ChangedLayer {
+                pass: "test-rule",
+                layer: "random-uniform".into(),
+                position: 0,
+                before: "f64 [100] chunks (100/10)".into(),
+                after: "f32 [100] chunks (100/10)".into(),
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "pass test-rule changed the metadata of layer %0 (random-uniform): \
+             f64 [100] chunks (100/10) became f32 [100] chunks (100/10)"
+        );
+    }
+
+    #[test]
+    fn a_rule_changing_inner_chunks_is_reported() {
+        let err = replace_source(|_| random(&[100], &[20], 1)).unwrap_err();
+        assert!(
+            matches!(&err, PassError::ChangedLayer { pass: "test-rule", layer, position: 0, after, .. }
+                if layer == "random-uniform" && after == "f64 [100] chunks (100/20)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_rule_changing_an_output_is_reported_at_its_layer() {
+        // The output `sum` (%2) replaced by its input `exp`, of shape [100] where the sum is
+        // 0-d: reported at the layer, before the check of the outputs.
+        let g = graph();
+        let err = rewrite("test-rule", &g, |orig, n, _| {
+            Ok(matches!(orig.layer(), Layer::Reduction(_)).then(|| n.inputs()[0].clone()))
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&err, PassError::ChangedLayer { layer, position: 2, before, .. }
+                if layer == "sum" && before == "f64 [] chunks ()"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_rule_keeping_metadata_is_applied() {
+        let out = replace_source(|_| random(&[100], &[10], 2)).unwrap();
+        let Layer::Reduction(r) = out[0].layer() else {
+            panic!("the output stays a reduction")
+        };
+        assert!(matches!(
+            r.input.inputs()[0].layer(),
+            Layer::Random { seed: 2, .. }
+        ));
+        assert_eq!(out[0].meta(), graph()[0].meta());
+    }
 }

@@ -3,14 +3,29 @@
 //! (read, compute, reduce) plus the combine tree.
 //!
 //! ```text
-//! before:  %1 = sub(%0) i<-i {exp(x0) - 1.0 / x0}     after:  %1 = sub(%0) i<-i {exp(x0) - 1.0 / x0}
-//!          %2 = sum(%1) axes=[0]                              %2 = inline sub(%1)
-//!                                                             %3 = sum(%2) axes=[0]
+//! before:
+//! %0 = random-uniform() seed=1 Uniform { low: 0.0, high: 1.0 } : f64 [100] chunks (100/10)
+//! %1 = exp(%0) a<-a {exp(x0)} : f64 [100] chunks (100/10)
+//! %2 = div(%0) a<-a {1.0 / x0} : f64 [100] chunks (100/10)
+//! %3 = sub(%1, %2) a<-a,a {x0 - x1} : f64 [100] chunks (100/10)
+//! %4 = sum(%3) axes=[0] keepdims=false split_every=4 : f64 [] chunks ()
+//! outputs: %4
+//!
+//! after reduction-fusion:
+//! %0 = random-uniform() seed=1 Uniform { low: 0.0, high: 1.0 } : f64 [100] chunks (100/10)
+//! %1 = exp(%0) a<-a {exp(x0)} : f64 [100] chunks (100/10)
+//! %2 = div(%0) a<-a {1.0 / x0} : f64 [100] chunks (100/10)
+//! %3 = sub(%1, %2) a<-a,a {x0 - x1} : f64 [100] chunks (100/10)
+//! %4 = inline sub(%3) : f64 [100] chunks (100/10)
+//! %5 = sum(%4) axes=[0] keepdims=false split_every=4 : f64 [] chunks ()
+//! outputs: %5
 //! ```
 //!
 //! Only when the reduction is the elementwise layer's sole consumer and the layer is not a
 //! requested output (its blocks then exist only inside the reduction's tasks). Run after
-//! blockwise fusion, so the inlined layer is a whole fused group.
+//! blockwise fusion, so the inlined layer is a whole fused group: alone, as above, the pass
+//! inlines only `sub`, where in the standard pipeline `exp`, `div` and `sub` are by then one
+//! layer (and the source is inlined into it by root fusion).
 
 use crate::pass::{rewrite, Consumers, Pass, PassError};
 use crate::root_fusion::with_inlined_inputs;
@@ -37,5 +52,19 @@ impl Pass for ReductionFusion {
                 (elementwise || m.is_source()) && consumers.only_user(m, orig)
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{assert_documented, before_after, exp_minus_reciprocal, random, reduce};
+    use chunkwise_ir::ReduceOp;
+
+    #[test]
+    fn the_layer_before_a_sum_is_inlined() {
+        let y = exp_minus_reciprocal(&random(&[100], &[10], 1));
+        let text = before_after("reduction-fusion", &[reduce(&y, ReduceOp::Sum, &[0])]);
+        insta::assert_snapshot!("reduction_fusion", text);
+        assert_documented(include_str!("reduction_fusion.rs"), &text);
     }
 }

@@ -3,14 +3,21 @@
 //! source has no tasks and its blocks are never held between tasks.
 //!
 //! ```text
-//! before:  %0 = random-uniform() seed=1            after:  %0 = random-uniform() seed=1
-//!          %1 = exp(%0) i<-i {exp(x0)}                     %1 = inline random-uniform(%0)
-//!                                                          %2 = exp(%1) i<-i {exp(x0)}
+//! before:
+//! %0 = random-uniform() seed=1 Uniform { low: 0.0, high: 1.0 } : f64 [100] chunks (100/10)
+//! %1 = exp(%0) a<-a {exp(x0)} : f64 [100] chunks (100/10)
+//! outputs: %1
+//!
+//! after root-fusion:
+//! %0 = random-uniform() seed=1 Uniform { low: 0.0, high: 1.0 } : f64 [100] chunks (100/10)
+//! %1 = inline random-uniform(%0) : f64 [100] chunks (100/10)
+//! %2 = exp(%1) a<-a {exp(x0)} : f64 [100] chunks (100/10)
+//! outputs: %2
 //! ```
 //!
 //! A source is inlined only when every one of its blocks is read by one consumer task (no
 //! broadcast axis spread over several output blocks), except `full`, which costs nothing to
-//! repeat.
+//! repeat. A source read by two layers (`exp(x) - 1 / x` before blockwise fusion) stays.
 
 use crate::pass::{rewrite, Consumers, Pass, PassError};
 use chunkwise_ir::{IrError, Kernel, Layer, Node};
@@ -92,5 +99,28 @@ impl Pass for RootFusion {
                     && (matches!(m.layer(), Layer::Full { .. }) || read_once(m, orig))
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{assert_documented, before_after, exp_minus_reciprocal, random, unary};
+    use chunkwise_ir::program::UnaryOp;
+
+    #[test]
+    fn a_source_read_by_one_layer_is_inlined() {
+        let y = unary(UnaryOp::Exp, &random(&[100], &[10], 1));
+        let text = before_after("root-fusion", &[y]);
+        insta::assert_snapshot!("root_fusion_single_consumer", text);
+        assert_documented(include_str!("root_fusion.rs"), &text);
+    }
+
+    #[test]
+    fn a_source_read_by_two_layers_stays() {
+        let y = exp_minus_reciprocal(&random(&[100], &[10], 1));
+        insta::assert_snapshot!(
+            "root_fusion_shared_source_stays",
+            before_after("root-fusion", &[y])
+        );
     }
 }

@@ -2,11 +2,16 @@
 //! selected region is ever computed or produced.
 //!
 //! ```text
-//! before:  %0 = random-uniform() seed=1 : f64 [1000000000] chunks (1000000000/1000)
-//!          %1 = add(%0) i<-i {x0 + 1.0}
-//!          %2 = slice(%1) [5]
-//! after:   %0 = random-uniform() seed=1 window=[5][1000000000] : f64 []
-//!          %1 = add(%0) <- {x0 + 1.0}
+//! before:
+//! %0 = random-uniform() seed=1 Uniform { low: 0.0, high: 1.0 } : f64 [1000000000] chunks (1000000000/1000)
+//! %1 = add(%0) a<-a {x0 + 1.0} : f64 [1000000000] chunks (1000000000/1000)
+//! %2 = slice(%1) [5] : f64 [] chunks ()
+//! outputs: %2
+//!
+//! after slice-pushdown:
+//! %0 = random-uniform() seed=1 Uniform { low: 0.0, high: 1.0 } window=[5][1000000000] : f64 [] chunks ()
+//! %1 = add(%0) <- {x0 + 1.0} : f64 [] chunks ()
+//! outputs: %1
 //! ```
 //!
 //! Rules:
@@ -300,4 +305,67 @@ fn push_source(src: &Node, core: &[SliceItem]) -> Result<Option<Node>, IrError> 
         }
         _ => return Ok(None),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{
+        arange, assert_documented, before_after, random, range, slice, t, unary, with_scalar,
+    };
+    use chunkwise_ir::program::{BinaryOp, UnaryOp};
+    use chunkwise_ir::slice::SliceArg;
+
+    #[test]
+    fn an_index_of_a_billion_elements_reaches_the_source() {
+        let x = with_scalar(&random(&[1_000_000_000], &[1000], 1), BinaryOp::Add, 1.0);
+        let text = before_after("slice-pushdown", &[slice(&x, &[SliceArg::Index(5)])]);
+        insta::assert_snapshot!("slice_pushdown_billion", text);
+        assert_documented(include_str!("slice_pushdown.rs"), &text);
+    }
+
+    /// `exp(x * 2)` of a 1000 × 1000 random `x`.
+    fn exp_2x() -> chunkwise_ir::Node {
+        let x = random(&[1000, 1000], &[100, 100], 3);
+        unary(UnaryOp::Exp, &with_scalar(&x, BinaryOp::Mul, 2.0))
+    }
+
+    #[test]
+    fn a_slice_moves_down_an_elementwise_chain() {
+        let y = with_scalar(&exp_2x(), BinaryOp::Add, 1.0);
+        let y = slice(&y, &[SliceArg::Index(5), range(None, Some(10), None)]);
+        insta::assert_snapshot!(
+            "slice_pushdown_elementwise",
+            before_after("slice-pushdown", &[y])
+        );
+    }
+
+    #[test]
+    fn a_shared_node_keeps_its_slice() {
+        // Pushing would compute the region twice.
+        let e = exp_2x();
+        let part = slice(&e, &[range(None, Some(10), None)]);
+        insta::assert_snapshot!(
+            "slice_pushdown_shared_node_stays",
+            before_after("slice-pushdown", &[e, part])
+        );
+    }
+
+    #[test]
+    fn a_slice_of_a_transpose_reaches_the_source() {
+        let x = random(&[1000, 1000], &[100, 100], 3);
+        let y = slice(&t(&x), &[SliceArg::Index(3), range(None, Some(5), None)]);
+        insta::assert_snapshot!(
+            "slice_pushdown_transpose",
+            before_after("slice-pushdown", &[y])
+        );
+    }
+
+    #[test]
+    fn an_arange_takes_a_range() {
+        let b = slice(&arange(100, 10), &[range(Some(90), Some(10), Some(-4))]);
+        insta::assert_snapshot!(
+            "slice_pushdown_arange",
+            before_after("slice-pushdown", &[b])
+        );
+    }
 }

@@ -3,8 +3,16 @@
 //! and `x + x.T` is one layer.
 //!
 //! ```text
-//! before:  %1 = transpose(%0) perm=[1, 0]               after:  %2 = add(%0, %0) ab<-ab,ba {x0 + x1}
-//!          %2 = add(%0, %1) ab<-ab,ab {x0 + x1}
+//! before:
+//! %0 = random-uniform() seed=2 Uniform { low: 0.0, high: 1.0 } : f64 [6, 6] chunks (6/3, 6/3)
+//! %1 = transpose(%0) perm=[1, 0] : f64 [6, 6] chunks (6/3, 6/3)
+//! %2 = add(%0, %1) ab<-ab,ab {x0 + x1} : f64 [6, 6] chunks (6/3, 6/3)
+//! outputs: %2
+//!
+//! after transpose-blockwise:
+//! %0 = random-uniform() seed=2 Uniform { low: 0.0, high: 1.0 } : f64 [6, 6] chunks (6/3, 6/3)
+//! %1 = add(%0, %0) ab<-ab,ba {x0 + x1} : f64 [6, 6] chunks (6/3, 6/3)
+//! outputs: %1
 //! ```
 //!
 //! Output axis `i` of the transpose is axis `perm[i]` of its input, so an input read with
@@ -57,5 +65,26 @@ impl Pass for TransposeBlockwise {
                 ..b.clone()
             })?))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{assert_documented, before_after, matmul, random, t, x_plus_xt};
+
+    #[test]
+    fn x_plus_its_transpose_reads_x_twice() {
+        let text = before_after("transpose-blockwise", &[x_plus_xt()]);
+        insta::assert_snapshot!("transpose_blockwise_x_plus_xt", text);
+        assert_documented(include_str!("transpose_blockwise.rs"), &text);
+    }
+
+    #[test]
+    fn a_contraction_reads_through_the_transpose() {
+        let m = random(&[6, 6], &[3, 3], 2);
+        insta::assert_snapshot!(
+            "transpose_blockwise_matmul",
+            before_after("transpose-blockwise", &[matmul(&t(&m), &m)])
+        );
     }
 }

@@ -9,6 +9,14 @@ use std::sync::Arc;
 use chunkwise_runtime::{execute, order, Dag, RunOptions};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
+/// Options with `threads` workers.
+fn run_opts<V>(threads: usize) -> RunOptions<'static, V> {
+    RunOptions {
+        threads,
+        ..RunOptions::default()
+    }
+}
+
 const N: usize = 100_000;
 
 struct Graph {
@@ -81,10 +89,6 @@ fn bench(c: &mut Criterion) {
         let n_tasks = order(g.dag(), &g.outputs).unwrap().len() as u64;
         group.throughput(Throughput::Elements(n_tasks));
         for threads in [1usize, 2] {
-            let opts = RunOptions {
-                threads,
-                ..RunOptions::default()
-            };
             group.bench_with_input(
                 BenchmarkId::new(format!("{name}/u64"), threads),
                 g,
@@ -94,8 +98,10 @@ fn bench(c: &mut Criterion) {
                             g.dag(),
                             &g.outputs,
                             |t, inputs: &[u64]| Ok::<_, ()>(inputs.iter().sum::<u64>() + t as u64),
-                            &opts,
+                            &run_opts(threads),
                         )
+                        .unwrap()
+                        .into_values()
                         .unwrap()
                     })
                 },
@@ -112,8 +118,10 @@ fn bench(c: &mut Criterion) {
                                 let s = inputs.iter().map(|x| x[0]).sum::<u64>() + t as u64;
                                 Ok::<_, ()>(Arc::new([s; 4]))
                             },
-                            &opts,
+                            &run_opts(threads),
                         )
+                        .unwrap()
+                        .into_values()
                         .unwrap()
                     })
                 },

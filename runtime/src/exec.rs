@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::order::{plan, NONE};
-use crate::{Dag, Progress, RunError, RunOptions};
+use crate::{workers, Dag, OnFailure, Progress, RunError, RunOptions};
 
 /// Graph in compact form: task `p` is the `p`-th task of the static order.
 struct Compact {
@@ -74,16 +74,22 @@ struct Shared<'a, V, E, F> {
     keep_going: bool,
     /// Bytes of each task's value (compact ids) and the bound on the bytes held, if any.
     memory: Option<(Vec<u64>, u64)>,
-    /// Moves a value out of memory (see [`crate::execute_spilling`]).
+    /// Moves a value out of memory (see [`Spill`]).
     spill: Option<&'a Spill<'a, V>>,
 }
 
-/// A function that moves a value out of memory, returning its stand-in (or `None` when the
+/// A spill store: moves a value out of memory, returning its stand-in (or `None` when the
 /// value cannot be spilled).
+///
+/// With a memory bound, when the next task does not fit and nothing runs (ordering and
+/// back-pressure cannot help), held values that it does not read are handed to the store,
+/// those read last first, and replaced by what it returns (a stand-in that the task
+/// function must read back, e.g. a file), until the task fits. Spilled values no longer
+/// count as held; values the store declines stay.
 pub type Spill<'a, V> = dyn Fn(&V) -> Option<V> + Sync + 'a;
 
 /// Per output: its value, or the index of the failure that prevented it; and the failures.
-pub(crate) type Outcome<V, E> = (Vec<Result<V, usize>>, Vec<RunError<E>>);
+pub(crate) type Results<V, E> = (Vec<Result<V, usize>>, Vec<RunError<E>>);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -104,10 +110,8 @@ pub(crate) fn execute<V, E, F>(
     dag: Dag<'_>,
     outputs: &[u32],
     exec: F,
-    opts: &RunOptions<'_>,
-    keep_going: bool,
-    spill: Option<&Spill<'_, V>>,
-) -> Result<Outcome<V, E>, RunError<E>>
+    opts: &RunOptions<'_, V>,
+) -> Result<Results<V, E>, RunError<E>>
 where
     V: Clone + Send + Sync,
     E: Send,
@@ -137,12 +141,9 @@ where
     let mut values = Vec::with_capacity(m);
     values.resize_with(m, || None);
     let total = m as u64;
-    let threads = match opts.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        t => t,
-    }
-    .min(m)
-    .max(1);
+    let keep_going = opts.on_failure == OnFailure::KeepGoing;
+    let spill = opts.spill;
+    let threads = workers(opts.threads).min(m).max(1);
     let shared = Shared {
         graph,
         keep,
@@ -178,7 +179,9 @@ where
                         .unwrap_or(0)
                 })
                 .collect();
-            (bytes, mem.limit)
+            // The bound counts the workers the user asked for, not the fewer this graph
+            // may use: the projection is of the run's configuration.
+            (bytes, mem.held_limit(workers(opts.threads)))
         }),
         spill,
     };

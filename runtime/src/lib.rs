@@ -40,9 +40,13 @@
 //! (into a reused per-worker buffer) in a single critical section, then runs the task without
 //! any lock; released values are dropped outside the lock.
 //!
-//! The first failing task (an error, or a caught panic) stops scheduling: tasks already
-//! running finish, all workers are joined and the error is returned. The optional cancel
-//! flag is checked between tasks.
+//! By default the first failing task (an error, or a caught panic) stops scheduling: tasks
+//! already running finish, all workers are joined and the error is returned; with
+//! [`OnFailure::KeepGoing`] a failure fails only its dependents. The optional cancel flag is
+//! checked between tasks. With a [`MemoryLimit`], a task starts only when its value fits in
+//! what the held values and the running tasks leave of the limit, and an optional [`Spill`]
+//! store takes held values out of memory when nothing else can make room. [`execute`] is
+//! the one entry point for all of these.
 //!
 //! # Example
 //!
@@ -61,7 +65,7 @@
 //!         _ => inputs[0] * inputs[1],
 //!     })
 //! };
-//! let values = execute(dag, &[3, 2], exec, &RunOptions::default()).unwrap();
+//! let values = execute(dag, &[3, 2], exec, &RunOptions::default()).unwrap().into_values().unwrap();
 //! assert_eq!(values, vec![49, 7]);
 //! ```
 
@@ -102,11 +106,22 @@ impl Dag<'_> {
     }
 }
 
-/// Options of [`execute`].
-#[derive(Clone, Copy, Default)]
-pub struct RunOptions<'a> {
+/// What a run does when a task fails (returns an error or panics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The first failure stops scheduling: running tasks finish, then [`execute`] returns
+    /// that failure.
+    #[default]
+    Stop,
+    /// A failure fails only the tasks that depend on it: every other task still runs, and
+    /// each output gets its value or the failure that prevented it ([`Outcome::into_each`]).
+    KeepGoing,
+}
+
+/// Options of [`execute`]; `V` is the value type (for the spill store).
+pub struct RunOptions<'a, V> {
     /// Number of worker threads (including the calling thread); 0 means
-    /// [`std::thread::available_parallelism`].
+    /// [`std::thread::available_parallelism`] (see [`workers`]).
     pub threads: usize,
     /// Called as tasks complete: once with `done == 0` at the start, then throttled (about
     /// every 1/1000 of the tasks), and, on success, always a last time with
@@ -115,35 +130,91 @@ pub struct RunOptions<'a> {
     /// When set to `true` (from another thread), the run stops after the tasks currently
     /// running and returns [`RunError::Cancelled`].
     pub cancel: Option<&'a AtomicBool>,
-    /// Memory back-pressure: the bytes of each task's value (by task id), and the most
-    /// bytes of values that may be held at once (see [`MemoryLimit`]).
+    /// Memory back-pressure: the bytes of each task's value (by task id), the largest
+    /// projected task peak and the limit (see [`MemoryLimit`]).
     pub memory: Option<MemoryLimit<'a>>,
+    /// Stop at the first failure, or keep going around failures.
+    pub on_failure: OnFailure,
+    /// With a memory bound, where held values go when the next task does not fit and
+    /// nothing runs (see [`Spill`]); `None`: they stay in memory.
+    pub spill: Option<&'a Spill<'a, V>>,
+}
+
+impl<V> Default for RunOptions<'_, V> {
+    fn default() -> Self {
+        RunOptions {
+            threads: 0,
+            progress: None,
+            cancel: None,
+            memory: None,
+            on_failure: OnFailure::Stop,
+            spill: None,
+        }
+    }
+}
+
+impl<V> Clone for RunOptions<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for RunOptions<'_, V> {}
+
+/// The worker threads a run with `threads` uses (0: all cores). Every part of chunkwise that
+/// needs the worker count (the runtime, the memory budget, the Zarr rechunk planner) asks
+/// this function.
+///
+/// ```
+/// assert_eq!(chunkwise_runtime::workers(3), 3);
+/// assert!(chunkwise_runtime::workers(0) >= 1);
+/// ```
+pub fn workers(threads: usize) -> usize {
+    match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        t => t,
+    }
 }
 
 /// A bound on the bytes held by the values of finished tasks (and reserved for the values
 /// of running ones).
 ///
-/// A task starts only if the bytes held, plus its own value's, stay within `limit`; else it
-/// waits until running tasks finish and release their inputs. When nothing is running the
-/// next task starts anyway (the run could not go on otherwise), so the bound can be passed
-/// only by a single task's value over what the static order already holds. With the static
-/// order (which finishes what frees memory first), a tree reduction or a stream of
-/// independent blocks stays within a few blocks per worker.
+/// Each running task may itself need up to `task_peak` bytes (its inputs, output and
+/// temporaries), so the values held may use what the workers' peaks leave of the limit:
+/// `limit - workers(threads) × task_peak`. A task starts only if the bytes held, plus its
+/// own value's, stay within that; else it waits until running tasks finish and release
+/// their inputs. When nothing is running the next task starts anyway (after spilling, with
+/// a spill store), so the bound can be passed only by a single task's value over what the
+/// static order already holds. With the static order (which finishes what frees memory
+/// first), a tree reduction or a stream of independent blocks stays within a few blocks
+/// per worker.
 #[derive(Clone, Copy, Debug)]
 pub struct MemoryLimit<'a> {
     /// Bytes of the value of each task, indexed by task id.
     pub task_bytes: &'a [u64],
-    /// The most bytes held at once.
+    /// The largest projected peak of one running task (0: values may use the whole limit).
+    pub task_peak: u64,
+    /// The memory limit in bytes.
     pub limit: u64,
 }
 
-impl fmt::Debug for RunOptions<'_> {
+impl MemoryLimit<'_> {
+    /// The bytes values may hold with `workers` tasks running.
+    pub fn held_limit(&self, workers: usize) -> u64 {
+        self.limit
+            .saturating_sub((workers as u64).saturating_mul(self.task_peak))
+    }
+}
+
+impl<V> fmt::Debug for RunOptions<'_, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunOptions")
             .field("threads", &self.threads)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .field("memory", &self.memory)
+            .field("on_failure", &self.on_failure)
+            .field("spill", &self.spill.is_some())
             .finish()
     }
 }
@@ -207,109 +278,115 @@ pub fn order(dag: Dag<'_>, outputs: &[u32]) -> Result<Vec<u32>, GraphError> {
     order::plan(dag, outputs).map(|p| p.order)
 }
 
+/// What a run produced: per requested output, its value or the failure that prevented it.
+///
+/// With [`OnFailure::Stop`] a failure ends the run with an error, so every output has its
+/// value; with [`OnFailure::KeepGoing`] an output may carry the failure of one of its
+/// dependencies (the first one observed).
+#[derive(Debug)]
+pub struct Outcome<V, E> {
+    results: Vec<Result<V, usize>>,
+    failures: Vec<RunError<E>>,
+}
+
+impl<V, E> Outcome<V, E> {
+    /// Every output's value, in the order requested, or the first failure observed.
+    pub fn into_values(mut self) -> Result<Vec<V>, RunError<E>> {
+        if !self.failures.is_empty() {
+            return Err(self.failures.swap_remove(0));
+        }
+        Ok(self
+            .results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|_| unreachable!("no failure was recorded")))
+            .collect())
+    }
+
+    /// Per output, in the order requested: its value or the failure that prevented it.
+    pub fn into_each(self) -> Vec<Result<V, RunError<E>>>
+    where
+        E: Clone,
+    {
+        let failures = self.failures;
+        self.results
+            .into_iter()
+            .map(|r| r.map_err(|k| failures[k].clone()))
+            .collect()
+    }
+
+    /// The task failures, in the order observed (empty with [`OnFailure::Stop`]).
+    pub fn failures(&self) -> &[RunError<E>] {
+        &self.failures
+    }
+}
+
 /// Runs every task needed for `outputs`, in parallel, and returns the outputs' values in the
 /// order given.
 ///
 /// `exec(task, inputs)` computes `task` from the values of its dependencies, listed in CSR
 /// order. Tasks not reachable from `outputs` are not run; each reachable task runs exactly
 /// once (unless the run stops early). An output may be listed several times and may also
-/// be a dependency of other tasks. Empty `outputs` return `Ok(vec![])` without running
+/// be a dependency of other tasks. Empty `outputs` return no values without running
 /// anything.
+///
+/// [`RunOptions`] choose the threads, progress reports, cancellation, a memory bound
+/// ([`MemoryLimit`]) with an optional spill store ([`Spill`]), and what a failure does
+/// ([`OnFailure`]).
 ///
 /// # Errors
 ///
 /// * [`RunError::InvalidGraph`] if the graph or an output id is malformed (nothing runs);
-/// * [`RunError::Task`] / [`RunError::Panicked`] for the first failing task observed: no new
-///   task is started, running tasks finish, then the error is returned;
+/// * with [`OnFailure::Stop`], [`RunError::Task`] / [`RunError::Panicked`] for the first
+///   failing task observed: no new task is started, running tasks finish, then the error
+///   is returned (with [`OnFailure::KeepGoing`] failures are in the [`Outcome`] instead);
 /// * [`RunError::Cancelled`] if the cancel flag was raised.
+///
+/// # Examples
+///
+/// Keep going around a failure:
+///
+/// ```
+/// use chunkwise_runtime::{execute, Dag, OnFailure, RunError, RunOptions};
+/// // Tasks 0 and 1 are independent; task 2 reads task 1, which fails.
+/// let dag = Dag { offsets: &[0, 0, 0, 1], deps: &[1] };
+/// let run = |t: u32, _: &[u32]| if t == 1 { Err("bad input") } else { Ok(t) };
+/// let opts = RunOptions { on_failure: OnFailure::KeepGoing, ..RunOptions::default() };
+/// let out = execute(dag, &[0, 2], run, &opts).unwrap().into_each();
+/// assert_eq!(out[0], Ok(0));
+/// assert_eq!(out[1], Err(RunError::Task { task: 1, error: "bad input" }));
+/// ```
+///
+/// Spill under a memory bound:
+///
+/// ```
+/// use chunkwise_runtime::{execute, Dag, MemoryLimit, RunOptions};
+/// // 0 and 1 are leaves of 10 bytes; 2 = 0 + 1 must hold both, over a limit of 15.
+/// let dag = Dag { offsets: &[0, 0, 0, 2], deps: &[0, 1] };
+/// let bytes = [10, 10, 0];
+/// // Values are (data, on disk?); spilling marks them, reading back is `exec`'s work.
+/// let spill = |v: &(u64, bool)| Some((v.0, true));
+/// let opts = RunOptions {
+///     threads: 1,
+///     memory: Some(MemoryLimit { task_bytes: &bytes, task_peak: 0, limit: 15 }),
+///     spill: Some(&spill),
+///     ..RunOptions::default()
+/// };
+/// let run = |t: u32, inputs: &[(u64, bool)]| -> Result<(u64, bool), ()> {
+///     Ok((inputs.iter().map(|v| v.0).sum::<u64>() + t as u64, false))
+/// };
+/// assert_eq!(execute(dag, &[2], run, &opts).unwrap().into_values().unwrap(), vec![(3, false)]);
+/// ```
 pub fn execute<V, E, F>(
     dag: Dag<'_>,
     outputs: &[u32],
     exec: F,
-    opts: &RunOptions<'_>,
-) -> Result<Vec<V>, RunError<E>>
+    opts: &RunOptions<'_, V>,
+) -> Result<Outcome<V, E>, RunError<E>>
 where
     V: Clone + Send + Sync,
     E: Send,
     F: Fn(u32, &[V]) -> Result<V, E> + Sync,
 {
-    let (values, mut errors) = exec::execute(dag, outputs, exec, opts, false, None)?;
-    values
-        .into_iter()
-        .map(|r| r.map_err(|k| errors.swap_remove(k)))
-        .collect()
-}
-
-/// Like [`execute`] with a memory bound ([`RunOptions::memory`]) that spills: when the next
-/// task does not fit and nothing runs (ordering and back-pressure cannot help), held
-/// values that it does not read are handed to `spill`, those read last first, and replaced
-/// by what it returns (a stand-in that `exec` must read back, e.g. a file), until the task
-/// fits. Spilled values no longer count as held. Values that `spill` declines (`None`) stay.
-///
-/// ```
-/// use chunkwise_runtime::{execute_spilling, Dag, MemoryLimit, RunOptions};
-/// // 0 and 1 are leaves of 10 bytes; 2 = 0 + 1 must hold both, over a limit of 15.
-/// let dag = Dag { offsets: &[0, 0, 0, 2], deps: &[0, 1] };
-/// let bytes = [10, 10, 0];
-/// let opts = RunOptions {
-///     threads: 1,
-///     memory: Some(MemoryLimit { task_bytes: &bytes, limit: 15 }),
-///     ..RunOptions::default()
-/// };
-/// // Values are (data, on disk?); spilling marks them, reading back is `exec`'s work.
-/// let run = |t: u32, inputs: &[(u64, bool)]| -> Result<(u64, bool), ()> {
-///     Ok((inputs.iter().map(|v| v.0).sum::<u64>() + t as u64, false))
-/// };
-/// let spill = |v: &(u64, bool)| Some((v.0, true));
-/// assert_eq!(execute_spilling(dag, &[2], run, &opts, &spill).unwrap(), vec![(3, false)]);
-/// ```
-pub fn execute_spilling<V, E, F>(
-    dag: Dag<'_>,
-    outputs: &[u32],
-    exec: F,
-    opts: &RunOptions<'_>,
-    spill: &Spill<'_, V>,
-) -> Result<Vec<V>, RunError<E>>
-where
-    V: Clone + Send + Sync,
-    E: Send,
-    F: Fn(u32, &[V]) -> Result<V, E> + Sync,
-{
-    let (values, mut errors) = exec::execute(dag, outputs, exec, opts, false, Some(spill))?;
-    values
-        .into_iter()
-        .map(|r| r.map_err(|k| errors.swap_remove(k)))
-        .collect()
-}
-
-/// Like [`execute`], but a failing task fails only the tasks that depend on it: every
-/// other task still runs, and each output gets its value or the error of the failure that
-/// prevented it (the first failing task among its dependencies). Cancellation and a
-/// malformed graph still fail the whole run.
-///
-/// ```
-/// use chunkwise_runtime::{execute_each, Dag, RunError, RunOptions};
-/// // Tasks 0 and 1 are independent; task 2 reads task 1, which fails.
-/// let dag = Dag { offsets: &[0, 0, 0, 1], deps: &[1] };
-/// let run = |t: u32, _: &[u32]| if t == 1 { Err("bad input") } else { Ok(t) };
-/// let out = execute_each(dag, &[0, 2], run, &RunOptions::default()).unwrap();
-/// assert_eq!(out[0], Ok(0));
-/// assert_eq!(out[1], Err(RunError::Task { task: 1, error: "bad input" }));
-/// ```
-pub fn execute_each<V, E, F>(
-    dag: Dag<'_>,
-    outputs: &[u32],
-    exec: F,
-    opts: &RunOptions<'_>,
-) -> Result<Vec<Result<V, RunError<E>>>, RunError<E>>
-where
-    V: Clone + Send + Sync,
-    E: Send + Clone,
-    F: Fn(u32, &[V]) -> Result<V, E> + Sync,
-{
-    let (values, errors) = exec::execute(dag, outputs, exec, opts, true, None)?;
-    Ok(values
-        .into_iter()
-        .map(|r| r.map_err(|k| errors[k].clone()))
-        .collect())
+    let (results, failures) = exec::execute(dag, outputs, exec, opts)?;
+    Ok(Outcome { results, failures })
 }

@@ -5,10 +5,25 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chunkwise_runtime::{execute, Dag, Progress, RunError, RunOptions};
+use chunkwise_runtime::{Dag, MemoryLimit, OnFailure, Progress, RunError, RunOptions};
 use common::*;
 
-fn opts(threads: usize) -> RunOptions<'static> {
+/// The runtime's one entry point, stopping at the first failure: every output's value.
+fn execute<V, E, F>(
+    dag: Dag<'_>,
+    outputs: &[u32],
+    exec: F,
+    opts: &RunOptions<'_, V>,
+) -> Result<Vec<V>, RunError<E>>
+where
+    V: Clone + Send + Sync,
+    E: Send,
+    F: Fn(u32, &[V]) -> Result<V, E> + Sync,
+{
+    chunkwise_runtime::execute(dag, outputs, exec, opts)?.into_values()
+}
+
+fn opts<V>(threads: usize) -> RunOptions<'static, V> {
     RunOptions {
         threads,
         ..RunOptions::default()
@@ -538,8 +553,9 @@ fn memory_limit_applies_back_pressure() {
         };
         let opts = RunOptions {
             threads: 4,
-            memory: Some(chunkwise_runtime::MemoryLimit {
+            memory: Some(MemoryLimit {
                 task_bytes: &bytes,
+                task_peak: 0,
                 limit,
             }),
             ..RunOptions::default()
@@ -618,21 +634,19 @@ fn spilling_keeps_held_bytes_under_the_bound() {
     let outputs: Vec<u32> = (0..n).map(b).collect();
     let plain = execute(dag, &outputs, run, &opts(1)).unwrap();
     let free_peak = max.swap(0, Ordering::SeqCst);
-    let bounded = chunkwise_runtime::execute_spilling(
-        dag,
-        &outputs,
-        run,
-        &RunOptions {
-            threads: 2,
-            memory: Some(chunkwise_runtime::MemoryLimit {
-                task_bytes: &bytes,
-                limit: 25,
-            }),
-            ..RunOptions::default()
-        },
-        &spill,
-    )
-    .unwrap();
+    // 2 workers, 25 bytes held at most, spilling, stopping or keeping going on failures.
+    let bounded_opts = |on_failure| RunOptions {
+        threads: 2,
+        memory: Some(MemoryLimit {
+            task_bytes: &bytes,
+            task_peak: 0,
+            limit: 25,
+        }),
+        spill: Some(&spill),
+        on_failure,
+        ..RunOptions::default()
+    };
+    let bounded = execute(dag, &outputs, run, &bounded_opts(OnFailure::Stop)).unwrap();
     assert_eq!(
         plain.iter().map(value).collect::<Vec<_>>(),
         bounded.iter().map(value).collect::<Vec<_>>()
@@ -641,4 +655,26 @@ fn spilling_keeps_held_bytes_under_the_bound() {
     assert!(spills.load(Ordering::SeqCst) > 0);
     let peak = max.load(Ordering::SeqCst);
     assert!(peak <= 25 + 10, "peak {peak}");
+
+    // Keeping going around a failing output spills the same way and only that output fails
+    // (the first run's outputs are dropped, so they do not count in the peak).
+    drop(bounded);
+    let (spilled_before, bad) = (spills.load(Ordering::SeqCst), b(3));
+    max.store(0, Ordering::SeqCst);
+    let failing = |t: u32, inputs: &[V]| if t == bad { Err(()) } else { run(t, inputs) };
+    let each =
+        chunkwise_runtime::execute(dag, &outputs, failing, &bounded_opts(OnFailure::KeepGoing))
+            .unwrap()
+            .into_each();
+    for (i, r) in each.iter().enumerate() {
+        match r {
+            Err(RunError::Task { task, .. }) => assert_eq!((*task, outputs[i]), (bad, bad)),
+            Err(e) => panic!("output {i}: {e:?}"),
+            Ok(v) => assert_eq!(value(v), value(&plain[i]), "output {i}"),
+        }
+    }
+    assert!(each[3].is_err());
+    assert!(spills.load(Ordering::SeqCst) > spilled_before);
+    let peak = max.load(Ordering::SeqCst);
+    assert!(peak <= 25 + 10, "keep going: peak {peak}");
 }

@@ -1,6 +1,6 @@
-//! `execute_each`: failures fail only their dependents; everything else runs.
+//! `OnFailure::KeepGoing`: failures fail only their dependents; everything else runs.
 
-use chunkwise_runtime::{execute_each, Dag, RunError, RunOptions};
+use chunkwise_runtime::{execute, Dag, OnFailure, RunError, RunOptions};
 use std::collections::HashSet;
 
 /// A random DAG: task t depends on up to 3 earlier tasks.
@@ -64,9 +64,10 @@ fn failures_fail_only_their_dependents() {
         for threads in [1, 4] {
             let opts = RunOptions {
                 threads,
+                on_failure: OnFailure::KeepGoing,
                 ..RunOptions::default()
             };
-            let out = execute_each(dag, &outputs, run, &opts).unwrap();
+            let out = execute(dag, &outputs, run, &opts).unwrap().into_each();
             let mut want = vec![0u32; n as usize];
             for t in 0..n {
                 let anc = ancestors(t, &offsets, &deps);

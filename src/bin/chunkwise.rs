@@ -1,6 +1,6 @@
 //! The `chunkwise` command: dump and run graph files, and a demo on built-in data.
 
-use chunkwise::compute::{assemble, plan, run_graph, ComputeOptions};
+use chunkwise::compute::{assemble, output_arrays, plan, run_graph, ComputeOptions};
 use chunkwise::{s, Array, Error, PassManager, Trace};
 use chunkwise_ir::{dump, serial, Node, TaskGraph};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -380,7 +380,7 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         memory_limit,
         ..ComputeOptions::default()
     };
-    let blocks = run_graph(&g, &opts);
+    let blocks = run_graph(&g, &opts).and_then(|v| output_arrays(&g, v));
     write_trace(trace.as_ref(), trace_path)?;
     let blocks = blocks?;
     if let Some(pb) = &pb {
@@ -454,7 +454,7 @@ fn demo(
     };
     let t1 = Instant::now();
     let trace = trace_path.map(|_| Trace::new());
-    let blocks = run_graph(
+    let values = run_graph(
         &g,
         &ComputeOptions {
             threads,
@@ -463,6 +463,7 @@ fn demo(
             ..ComputeOptions::default()
         },
     )?;
+    let blocks = output_arrays(&g, values)?;
     write_trace(trace.as_ref(), trace_path)?;
     let t_run = t1.elapsed();
     if let Some(pb) = &pb {

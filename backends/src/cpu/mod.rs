@@ -11,7 +11,7 @@ pub mod reduce;
 pub mod sources;
 pub mod vmath;
 
-use crate::{KernelError, Value};
+use crate::{Backend, KernelError, Location, MemoryInfo, Value};
 use chunkwise_ir::delayed::{AnyValue, TaskArg, TaskLayer};
 use chunkwise_ir::grid::unravel_into;
 use chunkwise_ir::slice::SliceItem;
@@ -266,6 +266,47 @@ fn sliced_program(
         aligned(b, &direct_inputs(stage, coords, &Some((0, r)), deps)?)
     })
     .map(Some)
+}
+
+/// The CPU backend: values in host memory, every stage computed by [`execute`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuBackend;
+
+impl Backend for CpuBackend {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn execute(&self, stage: &Stage, block: u64, inputs: &[Value]) -> Result<Value, KernelError> {
+        execute(stage, block, inputs)
+    }
+
+    /// Host memory; its size and free bytes from `/proc/meminfo` where there is one.
+    fn memory(&self) -> MemoryInfo {
+        let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                })
+                .map(|kb| kb.saturating_mul(1024))
+        };
+        MemoryInfo {
+            location: Location::Host,
+            total: field("MemTotal:"),
+            available: field("MemAvailable:"),
+        }
+    }
+
+    /// Every CPU value already is in host memory.
+    fn to_host(&self, value: Value) -> Result<Value, KernelError> {
+        Ok(value)
+    }
 }
 
 /// Computes block `block` (linear index in the stage grid) of `stage` from its dependencies

@@ -18,6 +18,7 @@
 //! are folded with several independent accumulators; otherwise whole rows of `inner` elements
 //! are accumulated into the output row, which vectorizes.
 
+use super::num::Num;
 use crate::KernelError;
 use chunkwise_ir::{with_array, with_dtype, DType, DynArray, Element, ReduceOp};
 use ndarray::{ArcArray, ArrayD, ArrayViewD, Axis, CowArray, IxDyn, Zip};
@@ -34,73 +35,6 @@ pub struct ArgPosition<'a> {
 fn bad(msg: impl Into<String>) -> KernelError {
     KernelError::BadInput(msg.into())
 }
-
-/// Element operations the kernels need, on top of [`Element`].
-trait Num: Element {
-    const FLOAT: bool;
-    fn f64v(self) -> f64;
-    fn i64v(self) -> i64;
-    fn isnan(self) -> bool;
-    fn truthy(self) -> bool;
-}
-
-impl Num for bool {
-    const FLOAT: bool = false;
-    #[inline(always)]
-    fn f64v(self) -> f64 {
-        if self {
-            1.0
-        } else {
-            0.0
-        }
-    }
-    #[inline(always)]
-    fn i64v(self) -> i64 {
-        self as i64
-    }
-    #[inline(always)]
-    fn isnan(self) -> bool {
-        false
-    }
-    #[inline(always)]
-    fn truthy(self) -> bool {
-        self
-    }
-}
-
-macro_rules! num_int {
-    ($($t:ty),*) => {$(
-        impl Num for $t {
-            const FLOAT: bool = false;
-            #[inline(always)]
-            fn f64v(self) -> f64 { self as f64 }
-            #[inline(always)]
-            fn i64v(self) -> i64 { self as i64 }
-            #[inline(always)]
-            fn isnan(self) -> bool { false }
-            #[inline(always)]
-            fn truthy(self) -> bool { self != 0 }
-        }
-    )*};
-}
-num_int!(u8, i32, i64);
-
-macro_rules! num_float {
-    ($($t:ty),*) => {$(
-        impl Num for $t {
-            const FLOAT: bool = true;
-            #[inline(always)]
-            fn f64v(self) -> f64 { self as f64 }
-            #[inline(always)]
-            fn i64v(self) -> i64 { self as i64 }
-            #[inline(always)]
-            fn isnan(self) -> bool { self.is_nan() }
-            #[inline(always)]
-            fn truthy(self) -> bool { self != 0.0 }
-        }
-    )*};
-}
-num_float!(f32, f64);
 
 /// Number of state components of `op`.
 fn n_components(op: ReduceOp) -> usize {
@@ -396,13 +330,13 @@ fn to_dyn<S: Element>(shape: &[usize], v: Vec<S>) -> Result<DynArray, KernelErro
 /// against a number.
 #[inline(always)]
 fn better<T: Num, const MIN: bool>(x: T, y: T) -> bool {
-    (if MIN { x < y } else { x > y }) || (x.isnan() && !y.isnan())
+    (if MIN { x < y } else { x > y }) || (x.is_nan() && !y.is_nan())
 }
 
 /// NaN-propagating min (`MIN`) or max.
 #[inline(always)]
 fn pick<T: Num, const MIN: bool>(s: T, x: T) -> T {
-    if (if MIN { x < s } else { x > s }) || x.isnan() {
+    if (if MIN { x < s } else { x > s }) || x.is_nan() {
         x
     } else {
         s
@@ -423,7 +357,7 @@ fn sum_f64<T: Num>(bl: &Blocked<'_, T>) -> Vec<f64> {
         bl.r,
         bl.b,
         |_| 0.0f64,
-        |s, x, _| s + x.f64v(),
+        |s, x, _| s + x.to_f64(),
         |p, q| p + q,
     )
 }
@@ -534,7 +468,7 @@ fn chunk_state_t<T: Num>(
     match op {
         ReduceOp::Sum | ReduceOp::Prod => {
             let sum = matches!(op, ReduceOp::Sum);
-            let s = match (T::FLOAT, sum) {
+            let s = match (T::DTYPE.is_float(), sum) {
                 (true, true) => to_dyn(shape, sum_f64(&bl))?,
                 (true, false) => to_dyn(
                     shape,
@@ -544,7 +478,7 @@ fn chunk_state_t<T: Num>(
                         r,
                         b,
                         |_| 1.0f64,
-                        |s, x, _| s * x.f64v(),
+                        |s, x, _| s * x.to_f64(),
                         |p, q| p * q,
                     ),
                 )?,
@@ -556,7 +490,7 @@ fn chunk_state_t<T: Num>(
                         r,
                         b,
                         |_| 0i64,
-                        |s, x, _| s.wrapping_add(x.i64v()),
+                        |s, x, _| s.wrapping_add(x.to_i64()),
                         |p, q| p.wrapping_add(q),
                     ),
                 )?,
@@ -568,7 +502,7 @@ fn chunk_state_t<T: Num>(
                         r,
                         b,
                         |_| 1i64,
-                        |s, x, _| s.wrapping_mul(x.i64v()),
+                        |s, x, _| s.wrapping_mul(x.to_i64()),
                         |p, q| p.wrapping_mul(q),
                     ),
                 )?,
@@ -595,7 +529,7 @@ fn chunk_state_t<T: Num>(
                 &means,
                 |_| 0.0f64,
                 |q, x, _, m| {
-                    let d = x.f64v() - m;
+                    let d = x.to_f64() - m;
                     q + d * d
                 },
                 |p, q| p + q,
@@ -618,7 +552,7 @@ fn chunk_state_t<T: Num>(
                 r,
                 b,
                 |_| false,
-                |s, x, _| s | x.truthy(),
+                |s, x, _| s | x.nonzero(),
                 |p, q| p | q,
             );
             Ok(vec![to_dyn(shape, v)?])
@@ -630,7 +564,7 @@ fn chunk_state_t<T: Num>(
                 r,
                 b,
                 |_| true,
-                |s, x, _| s & x.truthy(),
+                |s, x, _| s & x.nonzero(),
                 |p, q| p & q,
             );
             Ok(vec![to_dyn(shape, v)?])
@@ -1092,28 +1026,28 @@ mod tests {
         if op.needs_elements() && r == 0 && nrows > 0 {
             return None;
         }
-        let mean = |row: &[T]| ksum(row.iter().map(|v| v.f64v())) / row.len() as f64;
+        let mean = |row: &[T]| ksum(row.iter().map(|v| v.to_f64())) / row.len() as f64;
         Some(match op {
-            ReduceOp::Sum if T::FLOAT => outf(
+            ReduceOp::Sum if T::DTYPE.is_float() => outf(
                 rows.iter()
-                    .map(|row| ksum(row.iter().map(|v| v.f64v())))
+                    .map(|row| ksum(row.iter().map(|v| v.to_f64())))
                     .collect(),
             ),
             ReduceOp::Sum => mk(
                 &shape,
                 rows.iter()
-                    .map(|row| row.iter().fold(0i64, |s, v| s.wrapping_add(v.i64v())))
+                    .map(|row| row.iter().fold(0i64, |s, v| s.wrapping_add(v.to_i64())))
                     .collect::<Vec<i64>>(),
             ),
-            ReduceOp::Prod if T::FLOAT => outf(
+            ReduceOp::Prod if T::DTYPE.is_float() => outf(
                 rows.iter()
-                    .map(|row| row.iter().map(|v| v.f64v()).product())
+                    .map(|row| row.iter().map(|v| v.to_f64()).product())
                     .collect(),
             ),
             ReduceOp::Prod => mk(
                 &shape,
                 rows.iter()
-                    .map(|row| row.iter().fold(1i64, |s, v| s.wrapping_mul(v.i64v())))
+                    .map(|row| row.iter().fold(1i64, |s, v| s.wrapping_mul(v.to_i64())))
                     .collect::<Vec<i64>>(),
             ),
             ReduceOp::Mean => outf(rows.iter().map(|row| mean(row)).collect()),
@@ -1121,7 +1055,7 @@ mod tests {
                 rows.iter()
                     .map(|row| {
                         let m = mean(row);
-                        let q = ksum(row.iter().map(|v| (v.f64v() - m) * (v.f64v() - m)));
+                        let q = ksum(row.iter().map(|v| (v.to_f64() - m) * (v.to_f64() - m)));
                         let q = if row.is_empty() { 0.0 } else { q };
                         let var = q / (row.len() as f64 - ddof as f64).max(0.0);
                         if matches!(op, ReduceOp::Std { .. }) {
@@ -1136,7 +1070,7 @@ mod tests {
                 &shape,
                 rows.iter()
                     .map(|row| {
-                        if let Some(n) = row.iter().find(|v| v.isnan()) {
+                        if let Some(n) = row.iter().find(|v| v.is_nan()) {
                             return *n;
                         }
                         let mut m = row[0];
@@ -1155,7 +1089,7 @@ mod tests {
                 &shape,
                 rows.iter()
                     .map(|row| {
-                        if let Some(i) = row.iter().position(|v| v.isnan()) {
+                        if let Some(i) = row.iter().position(|v| v.is_nan()) {
                             return i as i64;
                         }
                         let mut m = 0;
@@ -1173,13 +1107,13 @@ mod tests {
             ReduceOp::Any => mk(
                 &shape,
                 rows.iter()
-                    .map(|row| row.iter().any(|v| v.truthy()))
+                    .map(|row| row.iter().any(|v| v.nonzero()))
                     .collect::<Vec<bool>>(),
             ),
             ReduceOp::All => mk(
                 &shape,
                 rows.iter()
-                    .map(|row| row.iter().all(|v| v.truthy()))
+                    .map(|row| row.iter().all(|v| v.nonzero()))
                     .collect::<Vec<bool>>(),
             ),
         })
