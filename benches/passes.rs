@@ -58,7 +58,7 @@ fn bandwidth(c: &mut Criterion) {
     let data = ndarray::Array1::from_shape_fn(n, |i| 1.0 + (i % 1000) as f64 * 1e-3);
     let src = data.as_slice().unwrap();
     let parts: Vec<&[f64]> = src.chunks(chunk).collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = chunkwise_runtime::workers(0);
     let mut g = c.benchmark_group("bandwidth");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     g.throughput(Throughput::Bytes(1 << 30));

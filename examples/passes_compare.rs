@@ -104,7 +104,7 @@ fn main() -> Result<(), chunkwise::Error> {
             // new block per chunk, so both pay the same page faults), on all cores as the
             // chain runs.
             let src = data.as_slice().expect("contiguous");
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let threads = chunkwise_runtime::workers(0);
             let parts: Vec<&[f64]> = src.chunks(chunk).collect();
             let per = parts.len().div_ceil(threads);
             let (copy, _) = best(3, || {

@@ -39,6 +39,10 @@ pub struct ComputeOptions<'a> {
     /// nothing runs and the next task still does not fit, chunks it does not read are
     /// spilled to local files (those needed last first) and read back when needed.
     pub memory_limit: Option<u64>,
+    /// Where a run with a memory limit spills chunks: a private directory of the run's own
+    /// is made inside (`chunkwise-spill-<pid>-*`) and removed when the run ends. `None`:
+    /// the system's temporary directory.
+    pub spill_dir: Option<&'a std::path::Path>,
 }
 
 /// Optimizes the graph of `outputs` with `passes` (`None`: the standard pipeline).
@@ -107,6 +111,7 @@ fn run_tasks(
     opts: &ComputeOptions<'_>,
     on_failure: OnFailure,
 ) -> Result<Vec<Result<Value>>> {
+    g.check().map_err(Error::InvalidGraph)?;
     let backend = opts.backend.unwrap_or(&CpuBackend);
     let task_bytes;
     let memory = match opts.memory_limit {
@@ -116,7 +121,7 @@ fn run_tasks(
         }
         None => None,
     };
-    let store = SpillStore::new(opts.trace);
+    let store = SpillStore::new(opts.spill_dir, opts.trace);
     let spill = |v: &Value| store.spill(v);
     let run = RunOptions {
         threads: opts.threads,
@@ -222,8 +227,7 @@ fn input_labels(g: &TaskGraph, task: u32) -> Vec<String> {
 
 /// Computes `outputs` to in-memory arrays, sharing common work.
 pub fn compute_nodes(outputs: &[Node], opts: &ComputeOptions<'_>) -> Result<Vec<DynArray>> {
-    let optimized = optimize(outputs, opts.passes)?;
-    let g = chunkwise_passes::lower(&optimized.outputs)?;
+    let g = plan(outputs, opts.passes)?;
     let blocks = output_arrays(&g, run_graph(&g, opts)?)?;
     outputs
         .iter()

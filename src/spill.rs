@@ -1,19 +1,23 @@
 //! Spilling: with a memory limit, when nothing runs and the next task still does not fit,
 //! the runtime hands held chunks to a [`SpillStore`], which writes them to `.npy` files in a
-//! temporary directory of its own; a task that reads a spilled chunk gets it back from the
+//! private directory of its own (inside
+//! [`ComputeOptions::spill_dir`](crate::ComputeOptions::spill_dir) or the system's temporary
+//! directory); a task that reads a spilled chunk gets it back from the
 //! file first ([`SpillStore::read_back`]). Files go when their value is dropped, the
 //! directory when the store is.
 
 use crate::trace::Trace;
 use chunkwise_backends::{KernelError, SpillFile, Value};
 use std::borrow::Cow;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Where one run's spilled chunks go.
 pub(crate) struct SpillStore<'a> {
-    /// Made on the first spill (`chunkwise-spill-<pid>-*` in the system's temporary
-    /// directory).
+    /// Where the private directory goes (`None`: the system's temporary directory).
+    parent: Option<&'a Path>,
+    /// Made on the first spill (`chunkwise-spill-<pid>-*` in `parent`).
     dir: OnceLock<Option<tempfile::TempDir>>,
     /// Files written so far (their names).
     next: AtomicU64,
@@ -22,9 +26,10 @@ pub(crate) struct SpillStore<'a> {
 }
 
 impl<'a> SpillStore<'a> {
-    /// An empty store; spills are recorded in `trace`.
-    pub(crate) fn new(trace: Option<&'a Trace>) -> SpillStore<'a> {
+    /// An empty store making its directory in `parent`; spills are recorded in `trace`.
+    pub(crate) fn new(parent: Option<&'a Path>, trace: Option<&'a Trace>) -> SpillStore<'a> {
         SpillStore {
+            parent,
             dir: OnceLock::new(),
             next: AtomicU64::new(0),
             trace,
@@ -39,10 +44,14 @@ impl<'a> SpillStore<'a> {
             return None;
         };
         let dir = self.dir.get_or_init(|| {
-            tempfile::Builder::new()
-                .prefix(&format!("chunkwise-spill-{}-", std::process::id()))
-                .tempdir()
-                .ok()
+            let mut b = tempfile::Builder::new();
+            let prefix = format!("chunkwise-spill-{}-", std::process::id());
+            b.prefix(&prefix);
+            match self.parent {
+                Some(p) => b.tempdir_in(p),
+                None => b.tempdir(),
+            }
+            .ok()
         });
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let path = dir.as_ref()?.path().join(format!("{n}.npy"));

@@ -643,24 +643,23 @@ fn chunks_held_over_the_memory_limit_are_spilled_and_read_back() {
     let y = &x - x.mean(Some(&[0]), true).unwrap();
     let want = y.compute::<f64>().unwrap();
     let trace = chunkwise::Trace::new();
+    let dir = std::env::temp_dir().join(format!("chunkwise-spill-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
     let opts = ComputeOptions {
         memory_limit: Some(5 << 20),
         threads: 2,
         trace: Some(&trace),
+        spill_dir: Some(&dir),
         ..ComputeOptions::default()
     };
     let got = y.compute_with::<f64>(&opts).unwrap();
     assert_eq!(got, want);
     assert!(trace.spilled_chunks() > 0, "nothing was spilled");
     assert!(trace.spilled_bytes() >= 800_000 * trace.spilled_chunks());
-    // The spill files are gone.
-    let prefix = format!("chunkwise-spill-{}-", std::process::id());
-    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .collect();
+    // The run's spill directory, and every file in it, is gone.
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
+    std::fs::remove_dir(&dir).unwrap();
 }
 
 #[test]
@@ -673,6 +672,13 @@ fn a_malformed_task_graph_is_an_invalid_graph_error() {
     g.deps[last] = g.len() as u32 + 7;
     match run_graph(&g, &ComputeOptions::default()) {
         Err(Error::InvalidGraph(m)) => assert!(m.contains("out of range"), "{m}"),
+        other => panic!("expected InvalidGraph, got {other:?}"),
+    }
+    // A task of a stage that does not exist (the facade's own check, before any indexing).
+    g.deps[last] = 0;
+    g.task_stage[0] = g.stages.len() as u32;
+    match run_graph(&g, &ComputeOptions::default()) {
+        Err(Error::InvalidGraph(m)) => assert!(m.contains("task 0 has stage"), "{m}"),
         other => panic!("expected InvalidGraph, got {other:?}"),
     }
 }
@@ -689,4 +695,48 @@ fn concatenating_an_array_empty_along_the_axis_adds_nothing() {
         got.into_raw_vec_and_offset().0,
         vec![0.0, 1.0, 2.0, 3.0, 4.0]
     );
+}
+
+#[test]
+fn keeping_going_under_a_memory_limit_spills_and_fails_only_the_failing_block() {
+    use chunkwise::compute::{run_graph_each, ComputeOptions};
+    use chunkwise::{Array, Error, Trace};
+    // As in the spilling test above, the order must hold all of x until its mean is known;
+    // then the step after the subtraction panics on block 3 (rows 3000..4000), so only that
+    // output block fails.
+    let data = ndarray::Array2::from_shape_fn((8000, 100), |(i, j)| (i * 100 + j) as f64);
+    let x = Array::from_ndarray(data.into_dyn(), &[1000, 100])
+        .unwrap()
+        .map_blocks::<f64, f64>("copy", |b| b.to_owned())
+        .unwrap();
+    // Column j of x has mean 399950 + j; row i of block k is x's row 1000k + i.
+    let first = |k: usize| ((1000 * k) as f64) * 100.0 - 399_950.0;
+    let y = (&x - x.mean(Some(&[0]), true).unwrap())
+        .map_blocks::<f64, f64>("copy-or-fail", move |b| {
+            assert!(b[[0, 0]] != first(3), "block 3 fails");
+            b.to_owned()
+        })
+        .unwrap();
+    let g = y.plan().unwrap();
+    let trace = Trace::new();
+    let opts = ComputeOptions {
+        memory_limit: Some(5 << 20),
+        threads: 2,
+        trace: Some(&trace),
+        ..ComputeOptions::default()
+    };
+    let blocks = run_graph_each(&g, &opts).unwrap().remove(0);
+    assert_eq!(blocks.len(), 8);
+    assert!(trace.spilled_chunks() > 0, "nothing was spilled");
+    for (k, b) in blocks.into_iter().enumerate() {
+        match (k, b) {
+            (3, Err(Error::Panicked { message, .. })) => assert!(message.contains("block 3")),
+            (3, other) => panic!("block 3: {other:?}"),
+            (_, Err(e)) => panic!("block {k}: {e}"),
+            (_, Ok(v)) => {
+                let a = v.as_array().unwrap().as_typed::<f64>().unwrap().to_owned();
+                assert_eq!(a[[0, 0]], first(k), "block {k}");
+            }
+        }
+    }
 }

@@ -2,12 +2,12 @@
 //!
 //! The run half of the pipeline (`chunkwise::compute`) knows nothing of how a kernel runs:
 //! for every task it hands a [`Backend`] the task's stage, block and input values and gets
-//! the task's value back. Values say where their data lives ([`Value::location`]), so the
-//! runtime's memory bound counts the bytes of the memory a backend computes in, and the
-//! pipeline moves values to host memory only where it must ([`Backend::to_host`]: outputs,
-//! spilling, kernels that only run on the host). [`cpu::CpuBackend`](crate::cpu::CpuBackend)
-//! is the first implementation; a CUDA backend implements the same trait with values in
-//! device memory (see `docs/ARCHITECTURE.md`).
+//! the task's value back. Values say where their data lives ([`Value::location`]) and the
+//! backend reports the memory it computes in ([`Backend::memory`]); the pipeline moves
+//! values to host memory only where it must ([`Backend::to_host`]: today the outputs; with
+//! a device backend also spilling and kernels that only run on the host, see
+//! `docs/ARCHITECTURE.md`). [`cpu::CpuBackend`](crate::cpu::CpuBackend) is the first
+//! implementation; a CUDA backend implements the same trait with values in device memory.
 //!
 //! ```
 //! use chunkwise_backends::{cpu::CpuBackend, Backend, Location};

@@ -112,6 +112,30 @@ fn reduction_kept_axis(r: &Reduction, a: usize) -> Option<usize> {
     }
 }
 
+/// The blocks along input axis `a` that block `block` of reduction step `op` reads from
+/// the previous step, whose grid is `prev` blocks per axis (the input's for the per-chunk
+/// step): one block per chunk; up to `split` blocks along a reduced axis per combine
+/// level; every remaining block along a reduced axis for the aggregate step. The CPU
+/// backend sizes its combination from the same ranges.
+pub fn reduction_step_range(
+    r: &Reduction,
+    op: StageOp,
+    prev: &[u64],
+    block: &[u64],
+    a: usize,
+) -> Range<u64> {
+    let split = r.split_per_axis();
+    match (op, reduction_kept_axis(r, a)) {
+        (StageOp::ReduceChunk | StageOp::Layer, _) => block[a]..block[a] + 1,
+        (StageOp::ReduceCombine { .. }, None) => {
+            block[a] * split..((block[a] + 1) * split).min(prev[a])
+        }
+        (StageOp::ReduceCombine { .. }, Some(_)) => block[a]..block[a] + 1,
+        (StageOp::ReduceAggregate, None) => 0..prev[a],
+        (StageOp::ReduceAggregate, Some(o)) => block[o]..block[o] + 1,
+    }
+}
+
 /// The first block, along `axis`, of each input of a concatenation.
 pub fn concat_starts(inputs: &[Node], axis: usize) -> Vec<u64> {
     inputs
@@ -369,22 +393,12 @@ impl Stage {
                 scratch.ranges = ranges;
             }
             (Layer::Reduction(r), op) => {
-                let nd = r.input.ndim();
-                let split = r.split_per_axis();
                 let prev = &self.direct_nblocks[0];
                 scratch.ranges.clear();
-                for a in 0..nd {
-                    let kept = reduction_kept_axis(r, a);
-                    let range = match (op, kept) {
-                        (StageOp::ReduceChunk | StageOp::Layer, _) => block[a]..block[a] + 1,
-                        (StageOp::ReduceCombine { .. }, None) => {
-                            block[a] * split..((block[a] + 1) * split).min(prev[a])
-                        }
-                        (StageOp::ReduceCombine { .. }, Some(_)) => block[a]..block[a] + 1,
-                        (StageOp::ReduceAggregate, None) => 0..prev[a],
-                        (StageOp::ReduceAggregate, Some(o)) => block[o]..block[o] + 1,
-                    };
-                    scratch.ranges.push(range);
+                for a in 0..r.input.ndim() {
+                    scratch
+                        .ranges
+                        .push(reduction_step_range(r, op, prev, block, a));
                 }
                 let ranges = std::mem::take(&mut scratch.ranges);
                 odometer(&ranges, &mut scratch.odo, |c| f(0, c));

@@ -303,6 +303,44 @@ impl TaskGraph {
         self.task_stage.is_empty()
     }
 
+    /// Checks what the run half indexes without the runtime's own validation: one stage and
+    /// one block per task, stage ids in range, a dependency offset per task, and output
+    /// task ids in range. The error names the first problem.
+    pub fn check(&self) -> Result<(), String> {
+        let n = self.task_stage.len();
+        if self.task_block.len() != n || self.dep_offsets.len() != n + 1 {
+            return Err(format!(
+                "{n} tasks but {} blocks and {} dependency offsets",
+                self.task_block.len(),
+                self.dep_offsets.len()
+            ));
+        }
+        if let Some(t) = self
+            .task_stage
+            .iter()
+            .position(|&s| s as usize >= self.stages.len())
+        {
+            return Err(format!(
+                "task {t} has stage {} of {}",
+                self.task_stage[t],
+                self.stages.len()
+            ));
+        }
+        for (k, o) in self.outputs.iter().enumerate() {
+            if o.stage as usize >= self.stages.len() {
+                return Err(format!(
+                    "output {k} has stage {} of {}",
+                    o.stage,
+                    self.stages.len()
+                ));
+            }
+            if let Some(&t) = o.tasks.iter().find(|&&t| t as usize >= n) {
+                return Err(format!("output {k} names task {t} of {n}"));
+            }
+        }
+        Ok(())
+    }
+
     /// Dependencies of task `t`.
     pub fn deps_of(&self, t: u32) -> &[u32] {
         &self.deps[self.dep_offsets[t as usize] as usize..self.dep_offsets[t as usize + 1] as usize]

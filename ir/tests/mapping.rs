@@ -725,9 +725,9 @@ proptest! {
     }
 }
 
-/// An input with no element along the axis has one (empty) block, but the concatenation's
-/// grid drops empty chunks, while both mappings count that block: output block 0 reads the
-/// empty input, the rest are read one block off.
+/// An input with no element along the axis has one (empty) block, which the joined grid
+/// does not have (it drops empty chunks): `Node::concatenate` leaves such inputs out, so the
+/// mappings never count that block (they once read every later block one block off).
 #[test]
 #[allow(clippy::single_range_in_vec_init)] // one axis: a box of one range
 fn concatenate_leaves_out_inputs_empty_along_the_axis() {

@@ -313,11 +313,6 @@ impl<V, E> Outcome<V, E> {
             .map(|r| r.map_err(|k| failures[k].clone()))
             .collect()
     }
-
-    /// The task failures, in the order observed (empty with [`OnFailure::Stop`]).
-    pub fn failures(&self) -> &[RunError<E>] {
-        &self.failures
-    }
 }
 
 /// Runs every task needed for `outputs`, in parallel, and returns the outputs' values in the

@@ -602,16 +602,12 @@ fn reduction(
         StageOp::ReduceCombine { .. } | StageOp::ReduceAggregate => {
             let parts = inputs.iter().map(state).collect::<Result<Vec<_>, _>>()?;
             let prev = &stage.input_nblocks[0];
-            let split = r.split_per_axis();
+            // The states read per axis, as the stage's input mapping lists them.
             let counts: Vec<usize> = (0..prev.len())
                 .map(|a| {
-                    if !r.axes.contains(&a) {
-                        1
-                    } else if op == StageOp::ReduceAggregate {
-                        prev[a] as usize
-                    } else {
-                        (((coords[a] + 1) * split).min(prev[a]) - coords[a] * split) as usize
-                    }
+                    let range =
+                        chunkwise_ir::mapping::reduction_step_range(r, op, prev, &coords, a);
+                    (range.end - range.start) as usize
                 })
                 .collect();
             let s = reduce::combine_states(r.op, &parts, &counts, &r.axes)?;
