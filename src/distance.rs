@@ -16,7 +16,17 @@
 //! dot products and squared norms (cosine; correlation is cosine of rows centred first, by
 //! GEMM), counts of differing entries (hamming, jaccard), and the numerators and
 //! denominators of braycurtis and canberra. GEMM paths clamp tiny negative sums from
-//! cancellation to zero, and the diagonal of `x` against itself is exactly zero.
+//! cancellation to zero (and cosine and correlation to at most 2, as SciPy clips the
+//! cosine), and the diagonal of `x` against itself is exactly zero for them (the other
+//! metrics compute it exactly).
+//!
+//! Undefined values are NaN, as in SciPy's `cdist`: a NaN in a row makes NaN every
+//! distance of that row (including its own diagonal entry) for the metrics whose formula
+//! sums over the entries (all but chebyshev, hamming and jaccard, which compare entries),
+//! cosine of a zero row and correlation of a constant row are 0 / 0, and braycurtis of two
+//! zero rows is 0 / 0. A constant row is centred to exact zeros (its mean's rounding cannot
+//! leave a tiny nonzero row whose correlation would be about 1, as happens in SciPy when
+//! NumPy's mean of the row is inexact).
 //!
 //! ```
 //! use chunkwise::{distance::{pairwise_distance, Metric}, Array};
@@ -82,6 +92,24 @@ impl Metric {
             Metric::BrayCurtis => "braycurtis",
             Metric::Canberra => "canberra",
         }
+    }
+
+    /// The metric of SciPy's name (`minkowski` has SciPy's default `p = 2`), or `None`.
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Some(match name {
+            "euclidean" => Metric::Euclidean,
+            "sqeuclidean" => Metric::SqEuclidean,
+            "cityblock" => Metric::Cityblock,
+            "minkowski" => Metric::Minkowski(2.0),
+            "chebyshev" => Metric::Chebyshev,
+            "cosine" => Metric::Cosine,
+            "correlation" => Metric::Correlation,
+            "hamming" => Metric::Hamming,
+            "jaccard" => Metric::Jaccard,
+            "braycurtis" => Metric::BrayCurtis,
+            "canberra" => Metric::Canberra,
+            _ => return None,
+        })
     }
 
     /// Whether the metric's map step is a matrix product.
@@ -256,17 +284,30 @@ fn combine(metric: Metric, parts: &[Arc<State>]) -> State {
     out
 }
 
+/// `v`, with a negative value (rounding of a sum that cancels) made 0; NaN stays NaN
+/// (`f64::max` would make it 0).
+fn clamp_rounding(v: f64) -> f64 {
+    if v < 0.0 {
+        0.0
+    } else {
+        v
+    }
+}
+
 fn finalize(metric: Metric, s: &State, features: usize, diagonal: bool) -> ArrayD<f64> {
     let c = &s.0;
     let mut d = match metric {
-        Metric::SqEuclidean => c[0].mapv(|v| v.max(0.0)),
-        Metric::Euclidean => c[0].mapv(|v| v.max(0.0).sqrt()),
+        Metric::SqEuclidean => c[0].mapv(clamp_rounding),
+        Metric::Euclidean => c[0].mapv(|v| clamp_rounding(v).sqrt()),
         Metric::Cityblock | Metric::Chebyshev | Metric::Canberra => c[0].clone(),
         Metric::Minkowski(p) => c[0].mapv(|v| v.powf(1.0 / p)),
         Metric::Cosine | Metric::Correlation => {
             let mut d = c[0].clone();
             for ((i, j), v) in d.indexed_iter_mut() {
-                *v = (1.0 - *v / (c[1][[i, 0]] * c[2][[j, 0]]).sqrt()).max(0.0);
+                // 0 / 0 (a zero row, or a constant row centred) and NaN entries give NaN;
+                // `clamp` keeps NaN. SciPy clips the cosine to [-1, 1], so the distance to
+                // [0, 2].
+                *v = (1.0 - *v / (c[1][[i, 0]] * c[2][[j, 0]]).sqrt()).clamp(0.0, 2.0);
             }
             d
         }
@@ -281,7 +322,11 @@ fn finalize(metric: Metric, s: &State, features: usize, diagonal: bool) -> Array
             .map_collect(|&n, &t| n / t),
     };
     if diagonal {
-        d.diag_mut().fill(0.0);
+        // The GEMM's rounding noise on the diagonal of `x` against itself: exactly 0, where
+        // the distance is defined (a NaN or, for cosine and correlation, a zero row keeps
+        // its NaN, as in SciPy's `cdist(x, x)`).
+        d.diag_mut()
+            .mapv_inplace(|v| if v.is_nan() { v } else { 0.0 });
     }
     d.into_dyn()
 }
@@ -309,8 +354,12 @@ pub fn pairwise_distance(x: &Array, y: Option<&Array>, metric: Metric) -> Result
     let prep = |a: &Array| -> Result<Array> {
         let a = a.f64_matrix("pairwise_distance (rows are vectors)")?;
         if metric == Metric::Correlation {
-            // Correlation is the cosine of rows centred on their means.
+            // Correlation is the cosine of rows centred on their means. A constant row
+            // (min == max) is centred on its value, to exact zeros: its correlation is
+            // 0 / 0, NaN, however the mean rounds.
             let mean = a.mean(Some(&[1]), true)?;
+            let (lo, hi) = (a.min(Some(&[1]), true)?, a.max(Some(&[1]), true)?);
+            let mean = Array::where_(lo.eq(&hi)?, &lo, &mean)?;
             return a.try_sub(&mean);
         }
         Ok(a)
@@ -400,7 +449,9 @@ pub fn pairwise_distance(x: &Array, y: Option<&Array>, metric: Metric) -> Result
                     })
                     .collect();
             }
-            let diagonal = same && i == j && metric != Metric::Chebyshev;
+            // Only the GEMM metrics need the diagonal set (the others compute it exactly,
+            // NaN where SciPy's cdist has NaN).
+            let diagonal = same && i == j && metric.uses_gemm();
             parts.push(call1(
                 "finalize",
                 move |s: &State| finalize(metric, s, features, diagonal),

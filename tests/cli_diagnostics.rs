@@ -35,7 +35,6 @@ fn run_writes_a_trace_with_one_event_per_task() {
         out.to_str().unwrap(),
         "--trace",
         trace.to_str().unwrap(),
-        "--quiet",
     ]);
     assert!(ok, "{err}");
     let v: serde_json::Value =

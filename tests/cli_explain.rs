@@ -105,3 +105,47 @@ fn huge_graphs_are_explained_without_lowering_everything() {
     assert!(out.contains(": 1000000000 of 1000000000"), "{out}");
     std::fs::remove_file(path).ok();
 }
+
+/// Every row of the pass table has the header's columns: the pass column is as wide as
+/// the longest pass name (`transpose-blockwise` is longer than a fixed 18).
+#[test]
+fn the_pass_table_is_aligned_for_every_pass_name() {
+    let path = graph_file("aligned");
+    let (ok, out, err) = explain(&[path.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let table: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("phase "))
+        .take_while(|l| !l.starts_with("lowered:") && !l.starts_with("not lowered:"))
+        .collect();
+    let header = table[0];
+    let width = header.chars().count();
+    // Where each right-aligned column ends in the header.
+    let ends: Vec<usize> = [
+        "round",
+        "chg",
+        "layers",
+        "tasks",
+        "read",
+        "moved",
+        "peak/task",
+    ]
+    .iter()
+    .map(|c| header.find(c).unwrap() + c.len())
+    .collect();
+    for pass in chunkwise::PassManager::standard().pass_names() {
+        let row = table
+            .iter()
+            .find(|l| l.split_whitespace().nth(1) == Some(pass))
+            .unwrap_or_else(|| panic!("no row for {pass}:\n{out}"));
+        assert_eq!(row.chars().count(), width, "{pass}:\n{header}\n{row}");
+        let cells = row.as_bytes();
+        for &e in &ends {
+            assert!(
+                cells[e - 1] != b' ' && cells.get(e).is_none_or(|c| *c == b' '),
+                "{pass}: a column ending at {e} is misaligned:\n{header}\n{row}"
+            );
+        }
+    }
+    std::fs::remove_file(path).ok();
+}

@@ -153,3 +153,90 @@ fn self_distances_are_symmetric_and_match_the_general_path() {
         }
     }
 }
+
+/// `close`, with NaN exactly where SciPy has NaN.
+fn close_or_nan(got: &[f64], want: &[f64], rtol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (k, (g, w)) in got.iter().zip(want).enumerate() {
+        if w.is_nan() || g.is_nan() {
+            assert!(g.is_nan() && w.is_nan(), "{what}[{k}]: {g} vs SciPy {w}");
+        } else {
+            let tol = rtol * w.abs().max(1.0);
+            assert!((g - w).abs() <= tol, "{what}[{k}]: {g} vs SciPy {w}");
+        }
+    }
+}
+
+/// Rows with NaNs, a zero row and constant rows
+/// (`tests/fixtures/distance/make_undefined_fixtures.py`): NaN exactly where SciPy's cdist
+/// and pdist have NaN (a NaN entry, cosine of a zero row, correlation of a constant row,
+/// braycurtis of two zero rows), under chunkings that put the NaNs in different column
+/// chunks.
+#[test]
+fn undefined_distances_are_nan_as_in_scipy() {
+    for chunks in [[9u64, 11], [4, 3], [2, 5], [5, 2]] {
+        let x = Array::from_npy(fixture("undefined_x.npy"), &chunks).unwrap();
+        let y = Array::from_npy(fixture("undefined_y.npy"), &[chunks[0].min(3), 4]).unwrap();
+        for m in METRICS {
+            let rtol = if m.uses_gemm() { 1e-9 } else { 1e-12 };
+            let name = m.name();
+            for (got, which) in [
+                (pairwise_distance(&x, Some(&y), m), "cdist"),
+                (pairwise_distance(&x, None, m), "cdistxx"),
+            ] {
+                let got = got.unwrap().compute::<f64>().unwrap();
+                let want = read(&format!("undefined_{which}_{name}.npy"));
+                assert_eq!(got.shape(), want.shape());
+                close_or_nan(
+                    got.as_slice().unwrap(),
+                    want.as_slice().unwrap(),
+                    rtol,
+                    &format!("undefined {which} {name} chunks {chunks:?}"),
+                );
+            }
+            let want = read(&format!("undefined_pdist_{name}.npy"));
+            let got = pdist(&x, m).unwrap();
+            close_or_nan(
+                got.as_slice().unwrap(),
+                want.as_slice().unwrap(),
+                rtol,
+                &format!("undefined pdist {name} chunks {chunks:?}"),
+            );
+        }
+    }
+}
+
+/// A constant row's correlation is 0 / 0 even where its mean rounds (the mean of seven
+/// 0.1s is not 0.1; SciPy then centres the row to tiny nonzero values and returns 1).
+#[test]
+fn a_constant_row_has_an_undefined_correlation_however_its_mean_rounds() {
+    let mut x = ndarray::Array2::<f64>::from_shape_fn((3, 7), |(i, j)| (i * 7 + j * j) as f64);
+    x.row_mut(0).fill(0.1);
+    x.row_mut(2).fill(1.0 / 7.0);
+    for chunks in [[3u64, 7], [1, 2]] {
+        let a = Array::from_ndarray(x.clone(), &chunks).unwrap();
+        let d = pairwise_distance(&a, None, Metric::Correlation)
+            .unwrap()
+            .compute::<f64>()
+            .unwrap();
+        for i in 0..3 {
+            for j in 0..3 {
+                let defined = i == 1 && j == 1;
+                assert_eq!(!d[[i, j]].is_nan(), defined, "[{i}, {j}] = {}", d[[i, j]]);
+            }
+        }
+    }
+}
+
+/// SciPy's names give the metric (the benchmark harness asks by name and refuses others).
+#[test]
+fn metrics_by_scipy_name() {
+    for m in METRICS {
+        let named = Metric::from_name(m.name()).unwrap();
+        assert_eq!(named.name(), m.name());
+    }
+    assert_eq!(Metric::from_name("minkowski"), Some(Metric::Minkowski(2.0)));
+    for bad in ["", "Euclidean", "seuclidean", "mahalanobis", "cosine "] {
+        assert_eq!(Metric::from_name(bad), None, "{bad:?}");
+    }
+}

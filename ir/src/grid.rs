@@ -14,6 +14,13 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
+/// The most chunks an irregular (explicit) axis built from other axes may list
+/// ([`AxisChunks::concat`]): 2^24, 128 MiB of offsets.
+pub const MAX_LISTED_CHUNKS: u64 = 1 << 24;
+
+/// Joins of at most this many chunks are built from their listed lengths.
+const SMALL_CONCAT_CHUNKS: u64 = 1 << 16;
+
 /// The chunking of one axis.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -63,11 +70,29 @@ impl AxisChunks {
     }
 
     /// Chunks of the given lengths; zero-length chunks are dropped, and the list is stored
-    /// in O(1) space when it is uniform.
+    /// in O(1) space when it is uniform. The lengths must add up to at most `u64::MAX`
+    /// (lengths from user input go through [`AxisChunks::try_from_lengths`]).
     pub fn from_lengths(lengths: &[u64]) -> AxisChunks {
+        AxisChunks::try_from_lengths(lengths)
+            .expect("chunk lengths of an existing axis add up to at most u64::MAX")
+    }
+
+    /// [`AxisChunks::from_lengths`], or an error when the lengths add up to more than
+    /// `u64::MAX` elements.
+    pub fn try_from_lengths(lengths: &[u64]) -> Result<AxisChunks, IrError> {
+        let len = checked_sum(lengths).ok_or_else(|| {
+            IrError::InvalidChunks(format!(
+                "{} chunk lengths add up to more than 2^64 - 1 elements (overflow)",
+                lengths.len()
+            ))
+        })?;
         let nonzero: Vec<u64> = lengths.iter().copied().filter(|&l| l > 0).collect();
-        let len: u64 = nonzero.iter().sum();
-        match nonzero.as_slice() {
+        Ok(AxisChunks::from_nonzero(&nonzero, len))
+    }
+
+    /// The chunking of nonzero `lengths` adding up to `len`.
+    fn from_nonzero(nonzero: &[u64], len: u64) -> AxisChunks {
+        match nonzero {
             [] => AxisChunks::Uniform {
                 len: 0,
                 chunk: 1,
@@ -97,7 +122,7 @@ impl AxisChunks {
                     let mut offsets = Vec::with_capacity(nonzero.len() + 1);
                     let mut acc = 0;
                     offsets.push(0);
-                    for l in &nonzero {
+                    for l in nonzero {
                         acc += l;
                         offsets.push(acc);
                     }
@@ -143,8 +168,9 @@ impl AxisChunks {
                 if b == 0 {
                     0..first.min(len)
                 } else {
+                    // No overflow for an axis ending near u64::MAX: `start < len`.
                     let start = first + (b - 1) * chunk;
-                    start..(start + chunk).min(len)
+                    start..start + chunk.min(len - start)
                 }
             }
             AxisChunks::Explicit { ref offsets } => offsets[b as usize]..offsets[b as usize + 1],
@@ -187,6 +213,95 @@ impl AxisChunks {
     /// Chunk lengths (materialized: use for small axes, display and tests).
     pub fn lengths(&self) -> Vec<u64> {
         (0..self.num_blocks()).map(|b| self.block_len(b)).collect()
+    }
+
+    /// The axes `parts` joined end to end (concatenation), equal to
+    /// `from_lengths` of their joined chunk lengths, in space bounded by the number of parts
+    /// when the result is uniform: joining axes of 10^14 chunks lists none of them. An
+    /// irregular result of more than [`MAX_LISTED_CHUNKS`] chunks is refused (its offsets
+    /// would not fit in memory), as are lengths adding up to more than `u64::MAX`.
+    pub fn concat(parts: &[&AxisChunks]) -> Result<AxisChunks, IrError> {
+        let mut len = 0u64;
+        let mut blocks = 0u64;
+        for p in parts {
+            len = len.checked_add(p.len()).ok_or_else(|| {
+                IrError::InvalidChunks(format!(
+                    "joined axis of {} parts is longer than 2^64 - 1 elements (overflow)",
+                    parts.len()
+                ))
+            })?;
+            if !p.is_empty() {
+                blocks = blocks.saturating_add(p.num_blocks());
+            }
+        }
+        if blocks <= SMALL_CONCAT_CHUNKS {
+            let lengths: Vec<u64> = parts.iter().flat_map(|p| p.lengths()).collect();
+            return AxisChunks::try_from_lengths(&lengths);
+        }
+        let irregular = || {
+            IrError::InvalidChunks(format!(
+                "the joined axis has {blocks} chunks of unequal lengths, more than the \
+                 {MAX_LISTED_CHUNKS} an irregular axis can list: rechunk the inputs to one \
+                 chunk size first"
+            ))
+        };
+        // Runs of equal chunk lengths, in order: (length, count).
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        fn push(l: u64, n: u64, runs: &mut Vec<(u64, u64)>) {
+            match runs.last_mut() {
+                _ if l == 0 || n == 0 => {}
+                Some((last, count)) if *last == l => *count += n,
+                _ => runs.push((l, n)),
+            }
+        }
+        for p in parts.iter().filter(|p| !p.is_empty()) {
+            let n = p.num_blocks();
+            match **p {
+                AxisChunks::Uniform { chunk, .. } if n > 2 => {
+                    push(p.block_len(0), 1, &mut runs);
+                    push(chunk, n - 2, &mut runs);
+                    push(p.block_len(n - 1), 1, &mut runs);
+                }
+                AxisChunks::Uniform { .. } => {
+                    for b in 0..n {
+                        push(p.block_len(b), 1, &mut runs);
+                    }
+                }
+                // An explicit axis is not uniform, nor is any join of it with more chunks.
+                AxisChunks::Explicit { .. } if blocks > MAX_LISTED_CHUNKS => {
+                    return Err(irregular())
+                }
+                AxisChunks::Explicit { .. } => {
+                    for b in 0..n {
+                        push(p.block_len(b), 1, &mut runs);
+                    }
+                }
+            }
+            // More than three runs is never uniform.
+            if runs.len() > 3 && blocks > MAX_LISTED_CHUNKS {
+                return Err(irregular());
+            }
+        }
+        // `from_lengths`'s uniform form (more than two chunks): a first chunk of at most
+        // `chunk`, then chunks of `chunk`, a last one of at most `chunk`.
+        let uniform = match runs.as_slice() {
+            [(c, _)] => Some((*c, *c)),
+            [(a, 1), (c, _)] if a < c => Some((*a, *c)),
+            [(c, k), (b, 1)] if b < c && *k >= 2 => Some((*c, *c)),
+            [(a, 1), (c, k), (b, 1)] if a < c && b < c && *k >= 1 => Some((*a, *c)),
+            _ => None,
+        };
+        match uniform {
+            Some((first, chunk)) => Ok(AxisChunks::Uniform { len, chunk, first }),
+            None if blocks > MAX_LISTED_CHUNKS => Err(irregular()),
+            None => {
+                let mut lengths = Vec::with_capacity(blocks as usize);
+                for &(l, n) in &runs {
+                    lengths.extend(std::iter::repeat_n(l, n as usize));
+                }
+                AxisChunks::try_from_lengths(&lengths)
+            }
+        }
     }
 
     /// The chunks of the sub-range `r` of this axis (chunk boundaries inside `r` are kept).
@@ -324,13 +439,18 @@ impl ChunkGrid {
         }
         let mut axes = Vec::with_capacity(shape.len());
         for (ax, (&len, l)) in shape.iter().zip(lengths).enumerate() {
-            let total: u64 = l.iter().sum();
+            let Some(total) = checked_sum(l) else {
+                return Err(IrError::InvalidChunks(format!(
+                    "chunks of axis {ax} add up to more than 2^64 - 1 elements (overflow), \
+                     but the axis has length {len}"
+                )));
+            };
             if total != len {
                 return Err(IrError::InvalidChunks(format!(
                     "chunks of axis {ax} add up to {total}, but the axis has length {len}"
                 )));
             }
-            axes.push(AxisChunks::from_lengths(l));
+            axes.push(AxisChunks::try_from_lengths(l)?);
         }
         Ok(ChunkGrid { axes })
     }
@@ -401,6 +521,16 @@ impl fmt::Display for ChunkGrid {
     }
 }
 
+/// The sum of `values`, or `None` when it overflows `u64`.
+pub fn checked_sum(values: &[u64]) -> Option<u64> {
+    values.iter().try_fold(0u64, |acc, &v| acc.checked_add(v))
+}
+
+/// The product of `values`, or `None` when it overflows `u64`.
+pub fn checked_product(values: &[u64]) -> Option<u64> {
+    values.iter().try_fold(1u64, |acc, &v| acc.checked_mul(v))
+}
+
 /// Linear (C-order) index of block coordinates `b` in a grid with `nb` blocks per axis.
 pub fn ravel(b: &[u64], nb: &[u64]) -> u64 {
     b.iter().zip(nb).fold(0, |acc, (&i, &n)| acc * n + i)
@@ -458,6 +588,54 @@ mod tests {
             (0u64..60, 1u64..9).prop_map(|(n, c)| AxisChunks::regular(n, c).unwrap()),
             proptest::collection::vec(0u64..7, 0..9).prop_map(|l| AxisChunks::from_lengths(&l)),
         ]
+    }
+
+    /// Axes of many chunks (over the size joined from listed lengths), uniform or not.
+    fn long_axis() -> impl Strategy<Value = AxisChunks> {
+        prop_oneof![
+            (1u64..4, 70_000u64..100_000, 0u64..4, 1u64..4).prop_map(|(c, n, r, f)| {
+                let (c, f) = (c + 1, f.min(c + 1));
+                AxisChunks::uniform(f + c * n + r.min(c), c, f).unwrap()
+            }),
+            (0u64..6, 1u64..4).prop_map(|(n, c)| AxisChunks::regular(n, c).unwrap()),
+            proptest::collection::vec(0u64..4, 0..4).prop_map(|l| AxisChunks::from_lengths(&l)),
+        ]
+    }
+
+    #[test]
+    fn concat_refuses_overflow_and_huge_irregular_joins() {
+        let half = AxisChunks::regular(1 << 63, 1 << 40).unwrap();
+        let e = AxisChunks::concat(&[&half, &half]).unwrap_err();
+        assert!(e.to_string().contains("overflow"), "{e}");
+        // 10^14 chunks of 10, then a ragged chunk, then more: irregular and too long.
+        let a = AxisChunks::regular(1_000_000_000_000_003, 10).unwrap();
+        let e = AxisChunks::concat(&[&a, &a]).unwrap_err();
+        assert!(e.to_string().contains("200000000000002 chunks"), "{e}");
+        // ... but with the ragged chunk last it stays uniform, in O(1) space.
+        let b = AxisChunks::regular(1_000_000_000_000_000, 10).unwrap();
+        let j = AxisChunks::concat(&[&b, &b, &a]).unwrap();
+        assert_eq!(j, AxisChunks::regular(3_000_000_000_000_003, 10).unwrap());
+        assert!(AxisChunks::try_from_lengths(&[u64::MAX, 6]).is_err());
+        // A last chunk longer than the others (joined listed: not uniform).
+        let c = AxisChunks::uniform(1 + 2 * 100_000, 2, 1).unwrap();
+        let d = AxisChunks::regular(3, 3).unwrap();
+        let mut l = c.lengths();
+        l.push(3);
+        let j = AxisChunks::concat(&[&c, &d]).unwrap();
+        assert!(matches!(j, AxisChunks::Explicit { .. }));
+        assert_eq!(j, AxisChunks::from_lengths(&l));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn concat_is_from_lengths_of_the_joined_lengths(
+            parts in proptest::collection::vec(long_axis(), 1..5)
+        ) {
+            let refs: Vec<&AxisChunks> = parts.iter().collect();
+            let lengths: Vec<u64> = parts.iter().flat_map(|p| p.lengths()).collect();
+            prop_assert_eq!(AxisChunks::concat(&refs).unwrap(), AxisChunks::from_lengths(&lengths));
+        }
     }
 
     proptest! {

@@ -21,7 +21,7 @@
 use crate::array::DynArray;
 use crate::dtype::{DType, Scalar};
 use crate::error::IrError;
-use crate::grid::{AxisChunks, ChunkGrid};
+use crate::grid::{checked_product, checked_sum, AxisChunks, ChunkGrid};
 use crate::kernel::lookup_kernel;
 use crate::layer::{topo_order, Blockwise, Distribution, Kernel, Layer, Node, ReduceOp, Window};
 use crate::program::Program;
@@ -175,12 +175,18 @@ fn grid_from(shape: &[u64], defs: &[AxisDef]) -> Result<ChunkGrid, IrError> {
         axes.push(match d {
             AxisDef::Size(c) => AxisChunks::regular(len, *c)?,
             AxisDef::Lengths(l) => {
-                if l.iter().sum::<u64>() != len {
+                let Some(total) = checked_sum(l) else {
+                    return Err(IrError::InvalidChunks(format!(
+                        "chunks of axis {ax} add up to more than 2^64 - 1 elements (overflow), \
+                         not to its length {len}"
+                    )));
+                };
+                if total != len {
                     return Err(IrError::InvalidChunks(format!(
                         "chunks of axis {ax} do not add up to its length {len}"
                     )));
                 }
-                AxisChunks::from_lengths(l)
+                AxisChunks::try_from_lengths(l)?
             }
             AxisDef::Offset { first, chunk } => AxisChunks::uniform(len, *chunk, *first)
                 .map_err(|e| IrError::InvalidChunks(format!("axis {ax}: {e}")))?,
@@ -423,7 +429,11 @@ fn build(def: NodeDef, prev: &[Node], open: &Opener<'_>) -> Result<Node, IrError
             data,
         } => {
             let grid = grid_from(&shape, &chunks)?;
-            let n: u64 = shape.iter().product();
+            let n = checked_product(&shape).ok_or_else(|| {
+                IrError::MalformedGraph(format!(
+                    "from_array shape {shape:?} has more than 2^64 - 1 elements (overflow)"
+                ))
+            })?;
             if data.len() as u64 != n {
                 return Err(IrError::MalformedGraph(format!(
                     "from_array has {} values for shape {shape:?}",

@@ -125,8 +125,13 @@ pub fn normalize(shape: &[u64], args: &[SliceArg]) -> Result<Vec<SliceItem>, IrE
             SliceArg::NewAxis => items.push(SliceItem::NewAxis),
             SliceArg::Index(i) => {
                 let len = shape[axis];
-                let j = if i < 0 { i + len as i64 } else { i };
-                if j < 0 || j as u64 >= len {
+                // In i128: an axis longer than i64::MAX must not wrap.
+                let j = if i < 0 {
+                    i as i128 + len as i128
+                } else {
+                    i as i128
+                };
+                if j < 0 || j >= len as i128 {
                     return Err(IrError::InvalidSlice(format!(
                         "index {i} is out of bounds for axis {axis} with size {len}"
                     )));
@@ -292,8 +297,18 @@ pub fn output_shape(shape: &[u64], items: &[SliceItem]) -> Result<Vec<u64>, IrEr
                     return Err(IrError::InvalidSlice("too many slice items".into()));
                 }
                 let len = shape[axis];
-                let last = start as i128 + step as i128 * (count as i128 - 1);
-                let fits = count == 0 || (start < len && last >= 0 && (last as u64) < len);
+                // Exact: the last position `start + step * (count - 1)` in i128 (|step| <=
+                // 2^63 and count - 1 < 2^64, so the product and the sum fit), compared with
+                // the length without truncating it.
+                let last = (count > 0)
+                    .then(|| {
+                        (step as i128)
+                            .checked_mul(count as i128 - 1)?
+                            .checked_add(start as i128)
+                    })
+                    .flatten();
+                let fits = count == 0
+                    || (start < len && matches!(last, Some(l) if l >= 0 && l < len as i128));
                 if step == 0 || !fits {
                     return Err(IrError::InvalidSlice(format!(
                         "range start {start} step {step} count {count} does not fit axis {axis} of length {len}"
@@ -471,6 +486,51 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("out of bounds for axis 0 with size 3"));
+    }
+
+    #[test]
+    fn ranges_are_checked_without_truncation() {
+        // 19 + 2 (2^63 - 1) = 2^64 + 17 is 17 when truncated to 64 bits: not on the axis.
+        for (start, step, count) in [
+            (19, i64::MAX, 2),
+            (19, i64::MAX, 3),
+            (0, i64::MIN, 2),
+            (0, i64::MIN, 3),
+            (5, i64::MAX, u64::MAX),
+            (5, i64::MIN, u64::MAX),
+        ] {
+            let items = [SliceItem::Range { start, step, count }];
+            let e = output_shape(&[20], &items).unwrap_err();
+            assert!(e.to_string().contains("does not fit axis 0"), "{e}");
+        }
+        let items = [SliceItem::Range {
+            start: 19,
+            step: i64::MAX,
+            count: 1,
+        }];
+        assert_eq!(output_shape(&[20], &items).unwrap(), vec![1]);
+        // NumPy: x[19::2**63-1] is [x[19]].
+        let arg = SliceArg::Range {
+            start: Some(19),
+            stop: None,
+            step: Some(i64::MAX),
+        };
+        assert_eq!(normalize(&[20], &[arg]).unwrap(), items.to_vec());
+        // Negative indices on axes longer than i64::MAX.
+        let items = normalize(&[u64::MAX], &[SliceArg::Index(-1)]).unwrap();
+        assert_eq!(
+            items,
+            vec![SliceItem::Index {
+                index: u64::MAX - 1
+            }]
+        );
+        let items = normalize(&[1 << 63], &[SliceArg::Index(-1)]).unwrap();
+        assert_eq!(
+            items,
+            vec![SliceItem::Index {
+                index: (1 << 63) - 1
+            }]
+        );
     }
 
     #[test]

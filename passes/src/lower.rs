@@ -39,7 +39,25 @@ pub enum LowerError {
     /// A layer has more blocks than 64-bit block indices can number.
     #[error("layer {0} has more than 2^64 blocks")]
     GridTooLarge(String),
+    /// More tasks than the task graph's 32-bit ids can number, found before allocating
+    /// them.
+    #[error(
+        "{what}: the task graph would need at least {tasks} tasks, more than the {limit} \
+         its 32-bit task ids can number; request fewer blocks or use larger chunks"
+    )]
+    TooManyTasks {
+        /// Where the tasks come from (an output and its layer, or the layers lowered).
+        what: String,
+        /// The number of tasks needed (a lower bound when the count stopped early).
+        tasks: u64,
+        /// [`MAX_TASKS`].
+        limit: u64,
+    },
 }
+
+/// The most tasks a [`TaskGraph`] can hold: its task ids are `u32`, and `u32::MAX` is
+/// reserved.
+pub const MAX_TASKS: u64 = u32::MAX as u64 - 1;
 
 const SPARSE_TO_DENSE: usize = 4096;
 const DENSE_MAX_BLOCKS: u64 = 1 << 28;
@@ -76,21 +94,21 @@ impl StageNeeds {
         }
     }
 
-    /// Marks block `b` as needed (idempotent).
+    /// Marks block `b` as needed (idempotent); whether it was newly marked.
     #[inline]
-    fn mark(&mut self, b: u64) -> Result<(), LowerError> {
+    fn mark(&mut self, b: u64) -> Result<bool, LowerError> {
         let next = u32::try_from(self.blocks.len()).map_err(|_| LowerError::TooLarge("tasks"))?;
         match &mut self.marker {
             Marker::Dense(v) => {
                 let slot = &mut v[b as usize];
                 if *slot != u32::MAX {
-                    return Ok(());
+                    return Ok(false);
                 }
                 *slot = next;
             }
             Marker::Sparse(m) => {
                 if m.contains_key(&b) {
-                    return Ok(());
+                    return Ok(false);
                 }
                 m.insert(b, next);
                 if m.len() > SPARSE_TO_DENSE && self.total <= DENSE_MAX_BLOCKS {
@@ -103,7 +121,7 @@ impl StageNeeds {
             }
         }
         self.blocks.push(b);
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -149,11 +167,26 @@ pub fn lower_blocks(
         .map(|s| StageNeeds::new(s.total_blocks()))
         .collect();
     let mut out_blocks: Vec<Vec<u64>> = Vec::with_capacity(outputs.len());
+    // Tasks marked so far, all stages: checked as they are marked, so that a graph of too
+    // many tasks is refused before it is listed.
+    let mut marked: u64 = 0;
+    let too_many = |what: String, tasks: u64| LowerError::TooManyTasks {
+        what,
+        tasks,
+        limit: MAX_TASKS,
+    };
     for (k, o) in outputs.iter().enumerate() {
         let s = final_stage[&o.id()] as usize;
         let total = stages[s].total_blocks();
         let list: Vec<u64> = match blocks {
             Some(b) => b.get(k).cloned().unwrap_or_default(),
+            // Every block is a task: count them before listing them.
+            None if total > MAX_TASKS => {
+                return Err(too_many(
+                    format!("output {k} ({}) has {total} blocks", o.label()),
+                    total,
+                ))
+            }
             None => (0..total).collect(),
         };
         for &b in &list {
@@ -164,7 +197,12 @@ pub fn lower_blocks(
                     block: b,
                 });
             }
-            needs[s].mark(b)?;
+            if needs[s].mark(b)? {
+                marked += 1;
+                if marked > MAX_TASKS {
+                    return Err(too_many(format!("the {} outputs", outputs.len()), marked));
+                }
+            }
         }
         out_blocks.push(list);
     }
@@ -182,12 +220,26 @@ pub fn lower_blocks(
             coords.resize(stage.nblocks.len(), 0);
             unravel_into(b, &stage.nblocks, &mut coords);
             stage.for_each_dep(&coords, &mut scratch, |slot, c| {
+                if err.is_some() {
+                    return;
+                }
                 let i = stage.inputs[slot] as usize;
                 let lin = ravel(c, &stage.input_nblocks[slot]);
-                if let Err(e) = before[i].mark(lin) {
-                    err = Some(e);
+                match before[i].mark(lin) {
+                    Ok(true) => {
+                        marked += 1;
+                        if marked > MAX_TASKS {
+                            err =
+                                Some(too_many(format!("the inputs of {}", stage.label()), marked));
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => err = Some(e),
                 }
             });
+            if err.is_some() {
+                break;
+            }
         }
         if let Some(e) = err {
             return Err(e);
@@ -314,6 +366,37 @@ mod tests {
         .unwrap();
         let g = lower(&[last]).unwrap();
         assert_eq!(g.len(), 3, "{g}");
+    }
+
+    #[test]
+    fn too_many_tasks_are_refused_before_they_are_listed() {
+        // 2^62 blocks: counted, not listed (was a "capacity overflow" panic).
+        let x = Node::arange(
+            ChunkGrid::regular(&[u64::MAX], &[4]).unwrap(),
+            DType::F64,
+            0.0,
+            1.0,
+        )
+        .unwrap();
+        let e = lower(std::slice::from_ref(&x)).unwrap_err();
+        assert_eq!(
+            e,
+            LowerError::TooManyTasks {
+                what: format!("output 0 ({}) has {} blocks", x.label(), 1u64 << 62),
+                tasks: 1 << 62,
+                limit: MAX_TASKS,
+            }
+        );
+        assert!(e.to_string().contains("use larger chunks"), "{e}");
+        // One block more than the limit.
+        let y = full(&[MAX_TASKS + 1], &[1]);
+        assert!(matches!(
+            lower(&[y]),
+            Err(LowerError::TooManyTasks { tasks, .. }) if tasks == MAX_TASKS + 1
+        ));
+        // A few requested blocks of it lower fine.
+        let g = lower_blocks(std::slice::from_ref(&x), Some(&[vec![0, (1 << 62) - 1]])).unwrap();
+        assert_eq!(g.len(), 2);
     }
 
     #[test]

@@ -277,62 +277,58 @@ impl Report {
     /// The pass-by-pass table: layers, tasks and bytes before and after each pass.
     pub fn table(&self) -> String {
         use std::fmt::Write;
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "{:<10} {:<18} {:>5} {:>3} {:>15} {:>15} {:>12} {:>12} {:>12} {:>9}",
-            "phase", "pass", "round", "chg", "layers", "tasks", "read", "moved", "peak/task", "µs"
+        // Columns as wide as the longest phase and pass names (`transpose-blockwise`).
+        let width = |names: &mut dyn Iterator<Item = &str>, title: &str| {
+            names.map(str::len).chain([title.len()]).max().unwrap_or(0)
+        };
+        let phase_w = width(
+            &mut self.records.iter().map(|r| r.phase).chain(["input"]),
+            "phase",
         );
-        let row = |s: &mut String,
-                   phase: &str,
-                   pass: &str,
-                   round: String,
-                   chg: &str,
-                   a: Stats,
-                   b: Stats,
-                   us: String| {
+        let pass_w = width(&mut self.records.iter().map(|r| r.pass), "pass");
+        let mut s = String::new();
+        let mut row = |cells: [&str; 10]| {
+            let [phase, pass, round, chg, layers, tasks, read, moved, peak, us] = cells;
             let _ = writeln!(
                 s,
-                "{:<10} {:<18} {:>5} {:>3} {:>15} {:>15} {:>12} {:>12} {:>12} {:>9}",
-                phase,
-                pass,
-                round,
-                chg,
+                "{phase:<phase_w$} {pass:<pass_w$} {round:>5} {chg:>3} {layers:>15} {tasks:>15} \
+                 {read:>12} {moved:>12} {peak:>12} {us:>9}"
+            );
+        };
+        row([
+            "phase",
+            "pass",
+            "round",
+            "chg",
+            "layers",
+            "tasks",
+            "read",
+            "moved",
+            "peak/task",
+            "µs",
+        ]);
+        let counts = |a: Stats, b: Stats| {
+            [
                 format!("{}->{}", a.layers, b.layers),
                 format!("{}->{}", a.tasks, b.tasks),
                 bytes(b.bytes_read),
                 bytes(b.bytes_moved),
                 bytes(b.peak_task_bytes),
-                us
-            );
+            ]
         };
-        row(
-            &mut s,
-            "input",
-            "-",
-            String::new(),
-            "",
-            self.initial,
-            self.initial,
-            String::new(),
-        );
-        for r in &self.records {
-            row(
-                &mut s,
-                r.phase,
-                r.pass,
-                r.round.to_string(),
-                if r.rejected {
-                    "rej"
-                } else if r.changed {
-                    "yes"
-                } else {
-                    "no"
-                },
-                r.before,
-                r.after,
-                r.micros.to_string(),
-            );
+        let [l, t, r, m, p] = counts(self.initial, self.initial);
+        row(["input", "-", "", "", &l, &t, &r, &m, &p, ""]);
+        for rec in &self.records {
+            let [l, t, r, m, p] = counts(rec.before, rec.after);
+            let chg = if rec.rejected {
+                "rej"
+            } else if rec.changed {
+                "yes"
+            } else {
+                "no"
+            };
+            let (round, us) = (rec.round.to_string(), rec.micros.to_string());
+            row([rec.phase, rec.pass, &round, chg, &l, &t, &r, &m, &p, &us]);
         }
         for p in &self.unfinished {
             let _ = writeln!(

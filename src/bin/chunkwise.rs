@@ -73,7 +73,8 @@ enum Command {
         /// Graph file.
         graph: PathBuf,
         /// Output file, once per graph output, in order: `X.npy`, or `X.zarr` (a Zarr V3
-        /// array, zstd, written block by block as blocks are computed).
+        /// array, zstd, written block by block as blocks are computed); other extensions
+        /// are refused.
         #[arg(long = "out", required = true)]
         out: Vec<PathBuf>,
         /// Memory limit in bytes (suffixes K, M, G): tasks projected over it are refused,
@@ -83,7 +84,7 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long, default_value_t = 0)]
         threads: usize,
-        /// No progress bar.
+        /// No progress bar and no status lines (errors are still reported).
         #[arg(long)]
         quiet: bool,
         /// Run the graph as built, without optimization passes.
@@ -108,11 +109,11 @@ enum Command {
     /// Build and run a workload on built-in random data, print counts and timings, and
     /// check the result.
     Demo {
-        /// Side of the square input array (elements).
-        #[arg(long, default_value_t = 4000)]
+        /// Side of the square input array (elements, at least 1).
+        #[arg(long, default_value_t = 4000, value_parser = clap::value_parser!(u64).range(1..))]
         size: u64,
-        /// Chunk side.
-        #[arg(long, default_value_t = 500)]
+        /// Chunk side (at least 1).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
         chunk: u64,
         /// Also write the demo's graph to this file (for `dump` and `run`).
         #[arg(long)]
@@ -124,6 +125,68 @@ enum Command {
         #[arg(long)]
         trace: Option<PathBuf>,
     },
+}
+
+/// A status line on stderr. Status lines are not the command's result: a closed, full or
+/// broken stderr is ignored (`eprintln!` would panic and exit 101).
+macro_rules! status {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Output on stdout (the command's result): a failed write is the command's error, not a
+/// panic (`println!` panics on a broken pipe).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*).map_err(stdout_error)
+    }};
+}
+
+/// `out!` with a newline.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*).map_err(stdout_error)
+    }};
+}
+
+fn stdout_error(e: std::io::Error) -> Error {
+    Error::File {
+        path: "<standard output>".into(),
+        message: e.to_string(),
+    }
+}
+
+/// The output extensions `run` writes.
+const OUTPUT_EXTENSIONS: [&str; 2] = ["npy", "zarr"];
+
+/// Whether `path` names a Zarr output (`.zarr`), after [`check_output_path`].
+fn is_zarr(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zarr"))
+}
+
+/// Refuses an output path whose extension `run` does not write (rather than writing it as
+/// `.npy` under a misleading name).
+fn check_output_path(path: &Path) -> Result<(), Error> {
+    let ext = path.extension().and_then(|e| e.to_str());
+    match ext {
+        Some(e) if OUTPUT_EXTENSIONS.iter().any(|s| e.eq_ignore_ascii_case(s)) => Ok(()),
+        _ => Err(Error::File {
+            path: path.display().to_string(),
+            message: format!(
+                "--out: unsupported output {} (supported: {})",
+                match ext {
+                    Some(e) => format!("extension .{e}"),
+                    None => "without an extension".into(),
+                },
+                OUTPUT_EXTENSIONS.map(|e| format!(".{e}")).join(", ")
+            ),
+        }),
+    }
 }
 
 fn read_graph(path: &Path) -> Result<Vec<Node>, Error> {
@@ -223,47 +286,50 @@ fn explain(graph: &Path, graphs: bool, json: bool, without: &[String]) -> Result
                 .map(|(l, n, t)| serde_json::json!({"layer": l, "needed": n, "blocks": t}))
                 .collect::<Vec<_>>(),
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&v).expect("json values serialize")
-        );
+        )?;
         return Ok(());
     }
-    println!("{}", dump::layers_text(&nodes));
-    print!("{}", report.table());
+    outln!("{}", dump::layers_text(&nodes))?;
+    out!("{}", report.table())?;
     match lowered {
-        Some((tasks, deps, ms)) => println!(
+        Some((tasks, deps, ms)) => outln!(
             "lowered: {tasks} tasks ({} estimated without optimization), {deps} dependencies, in {ms:.2} ms",
             report.initial.tasks
-        ),
-        None => println!(
+        )?,
+        None => outln!(
             "not lowered: about {} tasks (estimate)",
             report.last().tasks
-        ),
+        )?,
     }
-    println!("\nculling: needed blocks of each layer that runs tasks");
+    outln!("\nculling: needed blocks of each layer that runs tasks")?;
     for (label, n, total) in &culling {
-        println!("  {label}: {n} of {total}");
+        outln!("  {label}: {n} of {total}")?;
     }
     if graphs {
         for r in report.records.iter().filter(|r| r.changed) {
-            println!("\n--- after {} (round {}) ---", r.pass, r.round);
-            print!("{}", r.graph.as_deref().unwrap_or(""));
+            outln!("\n--- after {} (round {}) ---", r.pass, r.round)?;
+            out!("{}", r.graph.as_deref().unwrap_or(""))?;
         }
     } else {
-        println!("\n--- optimized ---");
-        print!("{}", dump::layers_text(&optimized.outputs));
+        outln!("\n--- optimized ---")?;
+        out!("{}", dump::layers_text(&optimized.outputs))?;
     }
     Ok(())
 }
 
-fn write_trace(trace: Option<&Trace>, path: Option<&Path>) -> Result<(), Error> {
+fn write_trace(trace: Option<&Trace>, path: Option<&Path>, quiet: bool) -> Result<(), Error> {
     if let (Some(t), Some(p)) = (trace, path) {
         t.write(p).map_err(|e| Error::File {
             path: p.display().to_string(),
             message: e.to_string(),
         })?;
-        eprintln!(
+        if quiet {
+            return Ok(());
+        }
+        status!(
             "trace of {} tasks written to {} (open it in https://ui.perfetto.dev or chrome://tracing)",
             t.len(),
             p.display()
@@ -280,7 +346,7 @@ fn visualize(graph: &Path, out: &Path, level: Level) -> Result<(), Error> {
         Level::Tasks => dump::tasks_dot(&plan(&nodes, None)?),
     };
     chunkwise::visualize::write_dot(&text, out)?;
-    eprintln!("wrote {}", out.display());
+    status!("wrote {}", out.display());
     Ok(())
 }
 
@@ -331,6 +397,9 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         no_optimize,
         trace: trace_path,
     } = args;
+    for path in out {
+        check_output_path(path)?;
+    }
     let nodes = read_graph(graph)?;
     if out.len() != nodes.len() {
         return Err(Error::File {
@@ -351,7 +420,6 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         }
     };
     // Zarr outputs stream to their stores; the others are computed together.
-    let is_zarr = |p: &Path| p.extension().is_some_and(|e| e == "zarr");
     for (n, path) in nodes.iter().zip(out).filter(|(_, p)| is_zarr(p)) {
         let run = ComputeOptions {
             threads,
@@ -364,7 +432,9 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         if let Some(pb) = &pb {
             pb.finish_and_clear();
         }
-        eprintln!("wrote {} ({} {:?})", path.display(), n.dtype(), n.shape());
+        if !quiet {
+            status!("wrote {} ({} {:?})", path.display(), n.dtype(), n.shape());
+        }
     }
     let (nodes, out): (Vec<Node>, Vec<PathBuf>) = nodes
         .into_iter()
@@ -381,7 +451,7 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         ..ComputeOptions::default()
     };
     let blocks = run_graph(&g, &opts).and_then(|v| output_arrays(&g, v));
-    write_trace(trace.as_ref(), trace_path)?;
+    write_trace(trace.as_ref(), trace_path, quiet)?;
     let blocks = blocks?;
     if let Some(pb) = &pb {
         pb.finish_and_clear();
@@ -389,9 +459,13 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
     for ((n, b), path) in nodes.iter().zip(blocks).zip(&out) {
         let a = assemble(n, b)?;
         chunkwise::npy::write_npy(path, &a)?;
-        eprintln!("wrote {} ({} {:?})", path.display(), a.dtype(), a.shape());
+        if !quiet {
+            status!("wrote {} ({} {:?})", path.display(), a.dtype(), a.shape());
+        }
     }
-    eprintln!("{} tasks in {:.3} s", g.len(), t0.elapsed().as_secs_f64());
+    if !quiet {
+        status!("{} tasks in {:.3} s", g.len(), t0.elapsed().as_secs_f64());
+    }
     Ok(())
 }
 
@@ -402,9 +476,9 @@ fn demo(
     threads: usize,
     trace_path: Option<&Path>,
 ) -> Result<(), Error> {
-    println!(
+    outln!(
         "chunkwise demo: a diamond of elementwise layers, a reduction and a slice of a huge array"
-    );
+    )?;
     // 1. A diamond over a random array: d = (exp(x/4) - 1/(1+x)) * (x + 1) - sqrt(|x - 0.5|).
     let x = Array::random_uniform(&[size, size], &[chunk, chunk], 2026)?;
     let a = (&x / 4.0).exp() - 1.0 / (&x + 1.0);
@@ -426,7 +500,7 @@ fn demo(
             path: p.display().to_string(),
             message: e.to_string(),
         })?;
-        println!("graph written to {}", p.display());
+        outln!("graph written to {}", p.display())?;
     }
     let n_layers = chunkwise_ir::topo_order(&outputs).len();
     let unoptimized = plan(&outputs, Some(&PassManager::none()))?.len();
@@ -435,16 +509,18 @@ fn demo(
     let g = chunkwise_passes::lower(&optimized.outputs)?;
     let t_lower = t0.elapsed();
     let fused_layers = chunkwise_ir::layer::dep_order(&optimized.outputs).len();
-    println!(
+    // Element counts as f64: `size * size` overflows u64 for sides over 2^32.
+    let elements = size as f64 * size as f64;
+    outln!(
         "input: {size} x {size} f64 ({:.0} MiB) in {chunk} x {chunk} chunks; huge: 10^12 elements in 10^6 chunks",
-        (size * size * 8) as f64 / (1 << 20) as f64
-    );
-    println!(
+        elements * 8.0 / (1 << 20) as f64
+    )?;
+    outln!(
         "layers: {n_layers} -> {fused_layers} after fusion; tasks: {unoptimized} -> {}, dependencies: {} (optimized and lowered in {:.2} ms)",
         g.len(),
         g.deps.len(),
         t_lower.as_secs_f64() * 1e3
-    );
+    )?;
     let pb = progress_bar(false);
     let cb = |p: chunkwise_runtime::Progress| {
         if let Some(pb) = &pb {
@@ -464,7 +540,7 @@ fn demo(
         },
     )?;
     let blocks = output_arrays(&g, values)?;
-    write_trace(trace.as_ref(), trace_path)?;
+    write_trace(trace.as_ref(), trace_path, false)?;
     let t_run = t1.elapsed();
     if let Some(pb) = &pb {
         pb.finish_and_clear();
@@ -473,17 +549,21 @@ fn demo(
     let col_mean = results.next().expect("3 outputs")?;
     let total = results.next().expect("3 outputs")?;
     let piece = results.next().expect("3 outputs")?;
-    println!(
+    outln!(
         "computed in {:.3} s ({:.1} M elements/s)",
         t_run.as_secs_f64(),
-        (size * size) as f64 / t_run.as_secs_f64() / 1e6
-    );
+        elements / t_run.as_secs_f64() / 1e6
+    )?;
 
     // Check against eager ndarray evaluation of the same expression on the same data.
     let t2 = Instant::now();
     let xe = x.compute::<f64>()?;
     let de = xe.mapv(|v| ((v / 4.0).exp() - 1.0 / (1.0 + v)) * (v + 1.0) - (v - 0.5).abs().sqrt());
-    let mean_e = de.mean_axis(ndarray::Axis(0)).expect("nonempty");
+    // `--size` is at least 1 (checked by the argument parser), so the mean is defined.
+    let mean_e = de.mean_axis(ndarray::Axis(0)).ok_or_else(|| Error::File {
+        path: "demo".into(),
+        message: "the demo needs a nonempty input (--size at least 1)".into(),
+    })?;
     let total_e = de.sum();
     let cm = col_mean.as_typed::<f64>().expect("f64 result");
     let max_err = cm
@@ -507,10 +587,10 @@ fn demo(
         .compute::<f64>()?;
     let piece = piece.as_typed::<f64>().expect("f64 result");
     let ok_piece = piece.iter().zip(piece2.iter()).all(|(a, b)| a == b) && piece.len() == 10;
-    println!("eager check in {:.3} s: column means max abs error {max_err:.2e}, total relative error {rel:.2e}, huge slice {}",
-        t2.elapsed().as_secs_f64(), if ok_piece { "equal across chunkings" } else { "MISMATCH" });
+    outln!("eager check in {:.3} s: column means max abs error {max_err:.2e}, total relative error {rel:.2e}, huge slice {}",
+        t2.elapsed().as_secs_f64(), if ok_piece { "equal across chunkings" } else { "MISMATCH" })?;
     if max_err < 1e-9 && rel < 1e-10 && ok_piece {
-        println!("result: OK");
+        outln!("result: OK")?;
         Ok(())
     } else {
         Err(Error::File {
@@ -548,8 +628,7 @@ fn main() -> ExitCode {
                     Format::Json => serial::to_json(&nodes),
                 }
             };
-            print!("{text}");
-            Ok(())
+            out!("{text}")
         }),
         Command::Run {
             graph,
@@ -591,10 +670,15 @@ fn main() -> ExitCode {
             trace.as_deref(),
         ),
     };
+    // Output still buffered is part of the result: a failed flush is an error too.
+    let r = r.and_then(|()| {
+        use std::io::Write as _;
+        std::io::stdout().flush().map_err(stdout_error)
+    });
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            status!("error: {e}");
             ExitCode::FAILURE
         }
     }

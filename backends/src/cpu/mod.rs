@@ -605,8 +605,7 @@ fn reduction(
             // The states read per axis, as the stage's input mapping lists them.
             let counts: Vec<usize> = (0..prev.len())
                 .map(|a| {
-                    let range =
-                        chunkwise_ir::mapping::reduction_step_range(r, op, prev, &coords, a);
+                    let range = chunkwise_ir::mapping::reduction_step_range(r, op, prev, coords, a);
                     (range.end - range.start) as usize
                 })
                 .collect();

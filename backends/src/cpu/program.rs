@@ -43,6 +43,8 @@ macro_rules! with_tile {
 /// Typed access to a [`Tile`].
 trait TileElem: Num {
     fn tile(len: usize) -> Tile;
+    /// A tile of `len` elements, or `None` when the allocation fails.
+    fn try_tile(len: usize) -> Option<Tile>;
     fn get(t: &Tile) -> &[Self];
     fn get_mut(t: &mut Tile) -> &mut [Self];
 }
@@ -51,6 +53,12 @@ macro_rules! tile_elem {
     ($($t:ty => $v:ident),*) => {$(
         impl TileElem for $t {
             fn tile(len: usize) -> Tile { Tile::$v(vec![<$t>::default(); len]) }
+            fn try_tile(len: usize) -> Option<Tile> {
+                let mut v = Vec::new();
+                v.try_reserve_exact(len).ok()?;
+                v.resize(len, <$t>::default());
+                Some(Tile::$v(v))
+            }
             fn get(t: &Tile) -> &[Self] { match t { Tile::$v(v) => v, _ => unreachable!("register type checked at build") } }
             fn get_mut(t: &mut Tile) -> &mut [Self] { match t { Tile::$v(v) => v, _ => unreachable!("register type checked at build") } }
         }
@@ -60,6 +68,35 @@ tile_elem!(bool => Bool, u8 => U8, i32 => I32, i64 => I64, f32 => F32, f64 => F6
 
 fn new_tile(dt: DType, len: usize) -> Tile {
     with_dtype!(dt, T => <T as TileElem>::tile(len))
+}
+
+/// The output tile of a block of `shape`. The size is checked
+/// (elements and bytes, without overflow) and the allocation is fallible, so a block too
+/// large to hold (a new axis of 2^64 - 1 elements) is an error, not a panic or an abort.
+fn out_tile(dt: DType, shape: &[usize]) -> Result<Tile, KernelError> {
+    let too_large = |why: String| {
+        KernelError::BadInput(format!(
+            "an output block of shape {shape:?} is too large to allocate: {why}"
+        ))
+    };
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| too_large("more than 2^64 - 1 elements".into()))?;
+    let bytes = n
+        .checked_mul(dt.size())
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(|| {
+            too_large(format!(
+                "{n} elements of {dt}, more than {} bytes",
+                isize::MAX
+            ))
+        })?;
+    with_dtype!(dt, T => <T as TileElem>::try_tile(n)).ok_or_else(|| {
+        too_large(format!(
+            "{n} elements of {dt} ({bytes} bytes): the allocation failed"
+        ))
+    })
 }
 
 /// Where an instruction's value lives during a tile.
@@ -109,8 +146,7 @@ pub fn eval(p: &Program, inputs: &[DynArray], shape: &[usize]) -> Result<DynArra
             return Ok(x.clone());
         }
     }
-    let total: usize = shape.iter().product();
-    let mut out = new_tile(p.output_dtype(), total);
+    let mut out = out_tile(p.output_dtype(), shape)?;
     eval_into(p, inputs, shape, &mut out, 0)?;
     Ok(wrap(out, shape))
 }
@@ -124,9 +160,8 @@ pub fn eval_slabs(
     rows: usize,
     mut inputs: impl FnMut(std::ops::Range<usize>) -> Result<Vec<DynArray>, KernelError>,
 ) -> Result<DynArray, KernelError> {
-    let total: usize = shape.iter().product();
+    let mut out = out_tile(p.output_dtype(), shape)?;
     let row: usize = shape[1..].iter().product();
-    let mut out = new_tile(p.output_dtype(), total);
     let mut slab_shape = shape.to_vec();
     for start in (0..shape[0]).step_by(rows.max(1)) {
         let end = (start + rows.max(1)).min(shape[0]);
@@ -614,6 +649,23 @@ mod tests {
 
     fn arr(v: Vec<f64>, shape: &[usize]) -> DynArray {
         DynArray::new(ArrayD::from_shape_vec(IxDyn(shape), v).unwrap())
+    }
+
+    #[test]
+    fn blocks_too_large_to_allocate_are_errors() {
+        let p = Program::build(vec![DType::F64], |b, i| {
+            let one = b.constant(1.0f64.into());
+            b.binary(BinaryOp::Add, i[0], one)
+        })
+        .unwrap();
+        let x = arr(vec![1.0], &[1, 1]);
+        // Elements overflow; bytes overflow; bytes fit but no allocator gives them.
+        for shape in [[4, usize::MAX], [1, usize::MAX / 4], [1, (1 << 60) - 1]] {
+            let e = eval(&p, std::slice::from_ref(&x), &shape).unwrap_err();
+            assert!(e.to_string().contains("too large to allocate"), "{e}");
+            let e = eval_slabs(&p, &shape, 1, |_| Ok(vec![x.clone()])).unwrap_err();
+            assert!(e.to_string().contains("too large to allocate"), "{e}");
+        }
     }
 
     #[test]

@@ -19,6 +19,36 @@ fn check_dims(shape: &[u64], what: &str) -> Result<(), IrError> {
     Ok(())
 }
 
+/// The most elements a block of a blockwise layer may have: 2^60 - 1, so that its bytes
+/// (8 per element at most) stay within `isize::MAX`, the most any allocation can hold.
+pub const MAX_BLOCK_ELEMENTS: u64 = (isize::MAX as u64) / 8;
+
+/// An error unless the largest block of a blockwise layer with output `axes` has at most
+/// [`MAX_BLOCK_ELEMENTS`] elements (counted without overflow): a new axis of 2^64 - 1
+/// elements is refused here, not when its block is allocated.
+fn check_block_elements(axes: &[AxisChunks], b: &Blockwise) -> Result<(), IrError> {
+    let dims: Vec<u64> = axes.iter().map(AxisChunks::max_chunk).collect();
+    let n = crate::grid::checked_product(&dims);
+    if n.is_some_and(|n| n <= MAX_BLOCK_ELEMENTS) {
+        return Ok(());
+    }
+    let count = n.map_or("more than 2^64 - 1".to_string(), |n| n.to_string());
+    let new_axes: Vec<String> = b
+        .new_axes
+        .iter()
+        .map(|(s, l)| format!("{:?} of length {l}", *s as char))
+        .collect();
+    let new_axes = if new_axes.is_empty() {
+        String::new()
+    } else {
+        format!(" (new axes {})", new_axes.join(", "))
+    };
+    Err(IrError::InvalidBlockwise(format!(
+        "blocks of shape {dims:?}{new_axes} have {count} elements, more than the \
+         {MAX_BLOCK_ELEMENTS} a block can hold: use smaller chunks or shorter new axes"
+    )))
+}
+
 impl Node {
     /// A task: `func` called on `args` (see [`Layer::Task`]).
     pub fn task(func: TaskFn, args: Vec<TaskArg>) -> Node {
@@ -281,6 +311,7 @@ impl Node {
                 ));
             }
         }
+        check_block_elements(&axes, &b)?;
         let dtype = match &b.kernel {
             Kernel::Program(p) => {
                 if !contracted.is_empty() {
@@ -475,7 +506,6 @@ impl Node {
                 "axis {axis} is out of bounds for an array of dimension {nd}"
             )));
         }
-        let mut lengths = Vec::new();
         for (k, n) in inputs.iter().enumerate() {
             if n.ndim() != nd {
                 return Err(IrError::ShapeMismatch(format!(
@@ -499,8 +529,16 @@ impl Node {
                     )));
                 }
             }
-            lengths.extend(n.chunks().axis(axis).lengths());
         }
+        // Joined without listing the chunks of uniform inputs (bounded memory for inputs
+        // of 10^14 chunks); an irregular join of too many chunks is refused.
+        let parts: Vec<&AxisChunks> = inputs.iter().map(|n| n.chunks().axis(axis)).collect();
+        let joined = AxisChunks::concat(&parts).map_err(|e| match e {
+            IrError::InvalidChunks(m) => {
+                IrError::InvalidChunks(format!("concatenate along axis {axis}: {m}"))
+            }
+            other => other,
+        })?;
         // An input with no elements along the axis adds nothing, and its one empty block
         // is not in the joined grid (`from_lengths` drops empty chunks): it is left out, so
         // every block of the result reads the input that holds it.
@@ -511,10 +549,7 @@ impl Node {
         } else {
             inputs.truncate(1);
         }
-        let chunks = first
-            .chunks()
-            .clone()
-            .with_axis(axis, AxisChunks::from_lengths(&lengths));
+        let chunks = first.chunks().clone().with_axis(axis, joined);
         let dtype = first.dtype();
         Ok(Node::make(
             Layer::Concatenate { inputs, axis },

@@ -15,6 +15,7 @@ mod build;
 mod node;
 mod types;
 
+pub use build::MAX_BLOCK_ELEMENTS;
 pub use node::{dep_order, topo_order, Node};
 pub use types::{
     Blockwise, Distribution, Kernel, Layer, Meta, NodeId, ReduceOp, Reduction, Sym, Window,
