@@ -43,6 +43,11 @@ pub struct ComputeOptions<'a> {
     /// is made inside (`chunkwise-spill-<pid>-*`) and removed when the run ends. `None`:
     /// the system's temporary directory.
     pub spill_dir: Option<&'a std::path::Path>,
+    /// The most tasks lowering may make (`None`:
+    /// [`chunkwise_passes::lower::DEFAULT_MAX_TASKS`], 10^8): a larger graph is refused
+    /// from an estimate, before it is lowered ([`chunkwise_passes::LowerError::TooManyTasks`]
+    /// names the numbers).
+    pub max_tasks: Option<u64>,
 }
 
 /// Optimizes the graph of `outputs` with `passes` (`None`: the standard pipeline).
@@ -53,10 +58,29 @@ pub fn optimize(outputs: &[Node], passes: Option<&PassManager>) -> Result<Optimi
     })
 }
 
-/// Optimizes `outputs` and lowers them to a task graph (all blocks).
+/// Optimizes `outputs` and lowers them to a task graph (all blocks), with at most
+/// [`chunkwise_passes::lower::DEFAULT_MAX_TASKS`] tasks.
 pub fn plan(outputs: &[Node], passes: Option<&PassManager>) -> Result<TaskGraph> {
-    let optimized = optimize(outputs, passes)?;
-    Ok(chunkwise_passes::lower(&optimized.outputs)?)
+    plan_with(
+        outputs,
+        &ComputeOptions {
+            passes,
+            ..ComputeOptions::default()
+        },
+    )
+}
+
+/// [`plan`] with the options' passes and task limit ([`ComputeOptions::max_tasks`]).
+pub fn plan_with(outputs: &[Node], opts: &ComputeOptions<'_>) -> Result<TaskGraph> {
+    let optimized = optimize(outputs, opts.passes)?;
+    let max_tasks = opts
+        .max_tasks
+        .unwrap_or(chunkwise_passes::lower::DEFAULT_MAX_TASKS);
+    Ok(chunkwise_passes::lower_limited(
+        &optimized.outputs,
+        None,
+        max_tasks,
+    )?)
 }
 
 /// Runs a task graph; returns the values of each output's blocks (in the output's block
@@ -227,7 +251,7 @@ fn input_labels(g: &TaskGraph, task: u32) -> Vec<String> {
 
 /// Computes `outputs` to in-memory arrays, sharing common work.
 pub fn compute_nodes(outputs: &[Node], opts: &ComputeOptions<'_>) -> Result<Vec<DynArray>> {
-    let g = plan(outputs, opts.passes)?;
+    let g = plan_with(outputs, opts)?;
     let blocks = output_arrays(&g, run_graph(&g, opts)?)?;
     outputs
         .iter()

@@ -22,7 +22,7 @@
 //! A failing function (returning `Err`, with `delayed!(try f(..))`) or a panicking one
 //! stops the run with an error naming the task (`name-key`) and its inputs.
 
-use crate::compute::{plan, run_graph, ComputeOptions};
+use crate::compute::{plan_with, run_graph, ComputeOptions};
 use crate::error::{Error, Result};
 use crate::Array;
 use chunkwise_backends::Value;
@@ -121,7 +121,7 @@ fn downcast<T: Send + Sync + 'static>(v: AnyValue, node: &Node) -> Result<Arc<T>
 /// task's value as it is, an array assembled into a `DynArray`.
 pub fn compute_all(nodes: &[&Node], opts: &ComputeOptions<'_>) -> Result<Vec<AnyValue>> {
     let nodes: Vec<Node> = nodes.iter().map(|n| (*n).clone()).collect();
-    let values = run_graph(&plan(&nodes, opts.passes)?, opts)?;
+    let values = run_graph(&plan_with(&nodes, opts)?, opts)?;
     nodes
         .iter()
         .zip(values)
@@ -176,7 +176,7 @@ pub fn compute_each<T: Send + Sync + 'static>(
         ))
         .into());
     }
-    let each = crate::compute::run_graph_each(&plan(&nodes, opts.passes)?, opts)?;
+    let each = crate::compute::run_graph_each(&plan_with(&nodes, opts)?, opts)?;
     Ok(each
         .into_iter()
         .zip(values)

@@ -834,12 +834,26 @@ pub fn write_npy_bytes(a: &DynArray) -> Vec<u8> {
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The name of a temporary file for writing `file_name`: `.<name>.chunkwise-tmp-<pid>-<n>`.
+fn temp_name(file_name: &std::ffi::OsStr) -> std::ffi::OsString {
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(
+        ".chunkwise-tmp-{}-{}",
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    tmp_name
+}
+
 /// Writes an array to a `.npy` file (version 1.0, or 2.0 for headers over 64 KiB;
 /// little-endian; C order regardless of the array's memory layout).
 ///
 /// The file is written atomically: the data goes to a temporary file in the same directory
-/// (`<name>.tmp-<pid>-<n>`), which is synced and then renamed over `path`, so a failure
-/// never leaves a partial file under `path`.
+/// (`.<name>.chunkwise-tmp-<pid>-<n>`: hidden, and named as chunkwise's), which is synced
+/// and then renamed over `path`, so a failure never leaves a partial file under `path`. A
+/// failed write removes its temporary file; a killed process leaves it behind, and any
+/// `.*.chunkwise-tmp-*` file whose process is gone can be deleted.
 ///
 /// ```
 /// use chunkwise::npy::{read_npy, write_npy};
@@ -859,13 +873,7 @@ pub fn write_npy(path: impl AsRef<Path>, a: &DynArray) -> Result<(), NpyError> {
         path: name.clone(),
         source: io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"),
     })?;
-    let mut tmp_name = file_name.to_os_string();
-    tmp_name.push(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp = path.with_file_name(tmp_name);
+    let tmp = path.with_file_name(temp_name(file_name));
 
     let result = (|| -> io::Result<()> {
         let mut f = File::create(&tmp)?;
@@ -1397,10 +1405,17 @@ mod tests {
             .filter_map(|e| e.ok())
             .filter(|e| {
                 let n = e.file_name().to_string_lossy().into_owned();
-                n.starts_with(&stem) && n != stem
+                n.contains(&stem) && n != stem
             })
             .count();
         assert_eq!(leftovers, 0);
+        // Temporaries are hidden and named as chunkwise's.
+        let t = temp_name(p.file_name().unwrap()).into_string().unwrap();
+        let pid = std::process::id();
+        assert!(
+            t.starts_with(&format!(".{stem}.chunkwise-tmp-{pid}-")),
+            "{t}"
+        );
         std::fs::remove_file(&p).unwrap();
         // A missing directory is an I/O error naming the file.
         let bad = std::env::temp_dir()

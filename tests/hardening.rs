@@ -62,7 +62,7 @@ fn lowering_2_pow_62_tasks_is_refused_with_the_count() {
     let msg = e.to_string();
     assert!(msg.contains(&(1u64 << 62).to_string()), "{msg}");
     assert!(
-        msg.contains(&chunkwise_passes::lower::MAX_TASKS.to_string()),
+        msg.contains(&chunkwise_passes::lower::DEFAULT_MAX_TASKS.to_string()),
         "{msg}"
     );
     assert!(msg.contains("larger chunks"), "{msg}");
@@ -277,4 +277,35 @@ fn concatenate_keeps_the_old_chunks_for_small_inputs() {
     );
     let c = Node::concatenate(vec![g(&[5, 2]), g(&[5])], 0).unwrap();
     assert_eq!(c.chunks().axis(0).lengths(), vec![5, 2, 5]);
+}
+
+// ----- 2. no unbounded work before the first check -----
+
+#[test]
+fn a_graph_of_too_many_tasks_is_refused_from_its_estimate_before_lowering() {
+    use chunkwise::Array;
+    // 2^40 chunks summed: about 1.5 * 2^40 tasks, refused in well under a second.
+    let x = Array::zeros(&[1 << 50], &[1 << 10], DType::F64).unwrap();
+    let y = x.sum(None, false).unwrap();
+    let t = Instant::now();
+    match y.compute::<f64>() {
+        Err(Error::Lower(LowerError::TooManyTasks { tasks, limit, .. })) => {
+            assert!(tasks > 1 << 40, "{tasks}");
+            assert_eq!(limit, chunkwise_passes::lower::DEFAULT_MAX_TASKS);
+        }
+        other => panic!("expected TooManyTasks, got {other:?}"),
+    }
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    // The limit is the caller's to set.
+    let small = Array::zeros(&[100], &[10], DType::F64)
+        .unwrap()
+        .sum(None, false)
+        .unwrap();
+    let opts = ComputeOptions {
+        max_tasks: Some(5),
+        ..ComputeOptions::default()
+    };
+    let e = small.compute_with::<f64>(&opts).unwrap_err();
+    assert!(e.to_string().contains("more than the limit of 5"), "{e}");
+    assert_eq!(small.compute::<f64>().unwrap()[[]], 0.0);
 }

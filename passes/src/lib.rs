@@ -41,7 +41,7 @@ mod testing;
 pub mod transpose_blockwise;
 pub mod transpose_fusion;
 
-pub use lower::{lower, lower_blocks, LowerError};
+pub use lower::{lower, lower_blocks, lower_limited, LowerError};
 pub use manager::{Optimized, PassManager, PassRecord, Report};
 pub use pass::{Pass, PassError};
 pub use stats::Stats;

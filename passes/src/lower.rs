@@ -39,18 +39,18 @@ pub enum LowerError {
     /// A layer has more blocks than 64-bit block indices can number.
     #[error("layer {0} has more than 2^64 blocks")]
     GridTooLarge(String),
-    /// More tasks than the task graph's 32-bit ids can number, found before allocating
-    /// them.
+    /// More tasks than the limit ([`DEFAULT_MAX_TASKS`], [`lower_limited`]; never more than
+    /// the task graph's 32-bit ids can number, [`MAX_TASKS`]), found before allocating them.
     #[error(
-        "{what}: the task graph would need at least {tasks} tasks, more than the {limit} \
-         its 32-bit task ids can number; request fewer blocks or use larger chunks"
+        "{what}: the task graph would need at least {tasks} tasks, more than the limit of \
+         {limit}; request fewer blocks or use larger chunks"
     )]
     TooManyTasks {
         /// Where the tasks come from (an output and its layer, or the layers lowered).
         what: String,
         /// The number of tasks needed (a lower bound when the count stopped early).
         tasks: u64,
-        /// [`MAX_TASKS`].
+        /// The limit.
         limit: u64,
     },
 }
@@ -58,6 +58,11 @@ pub enum LowerError {
 /// The most tasks a [`TaskGraph`] can hold: its task ids are `u32`, and `u32::MAX` is
 /// reserved.
 pub const MAX_TASKS: u64 = u32::MAX as u64 - 1;
+
+/// The most tasks [`lower`] makes unless told otherwise ([`lower_limited`]): 10^8 tasks
+/// take about 2 GB of task graph (12 bytes per task, 4 per dependency, the needed-block
+/// markers), more than any sensible chunking needs.
+pub const DEFAULT_MAX_TASKS: u64 = 100_000_000;
 
 const SPARSE_TO_DENSE: usize = 4096;
 const DENSE_MAX_BLOCKS: u64 = 1 << 28;
@@ -127,7 +132,34 @@ impl StageNeeds {
 
 /// Lowers all blocks of `outputs`.
 pub fn lower(outputs: &[Node]) -> Result<TaskGraph, LowerError> {
-    lower_blocks(outputs, None)
+    lower_limited(outputs, None, DEFAULT_MAX_TASKS)
+}
+
+/// Lowers the given blocks (as [`lower_blocks`]) into at most `max_tasks` tasks (capped at
+/// [`MAX_TASKS`]). When every block is requested, the task count is first estimated from the
+/// layers ([`crate::stats::stats`]: culled block boxes, reduction trees included, in time
+/// proportional to the layers, not the blocks), so a graph of 10^12 tasks is refused before
+/// any block is marked; the count is then checked again as blocks are marked.
+pub fn lower_limited(
+    outputs: &[Node],
+    blocks: Option<&[Vec<u64>]>,
+    max_tasks: u64,
+) -> Result<TaskGraph, LowerError> {
+    let limit = max_tasks.min(MAX_TASKS);
+    if blocks.is_none() {
+        let estimate = crate::stats::stats(outputs).tasks;
+        if estimate > limit {
+            return Err(LowerError::TooManyTasks {
+                what: format!(
+                    "{} layers (estimated from their needed blocks)",
+                    dep_order(outputs).len()
+                ),
+                tasks: estimate,
+                limit,
+            });
+        }
+    }
+    lower_counted(outputs, blocks, limit)
 }
 
 /// Lowers the given blocks (linear C-order indices, per output) of `outputs`; `None`
@@ -135,6 +167,15 @@ pub fn lower(outputs: &[Node]) -> Result<TaskGraph, LowerError> {
 pub fn lower_blocks(
     outputs: &[Node],
     blocks: Option<&[Vec<u64>]>,
+) -> Result<TaskGraph, LowerError> {
+    lower_counted(outputs, blocks, MAX_TASKS)
+}
+
+/// [`lower_blocks`], refusing more than `limit` tasks as they are counted.
+fn lower_counted(
+    outputs: &[Node],
+    blocks: Option<&[Vec<u64>]>,
+    limit: u64,
 ) -> Result<TaskGraph, LowerError> {
     // Stages, inputs first.
     let nodes = dep_order(outputs);
@@ -170,18 +211,14 @@ pub fn lower_blocks(
     // Tasks marked so far, all stages: checked as they are marked, so that a graph of too
     // many tasks is refused before it is listed.
     let mut marked: u64 = 0;
-    let too_many = |what: String, tasks: u64| LowerError::TooManyTasks {
-        what,
-        tasks,
-        limit: MAX_TASKS,
-    };
+    let too_many = |what: String, tasks: u64| LowerError::TooManyTasks { what, tasks, limit };
     for (k, o) in outputs.iter().enumerate() {
         let s = final_stage[&o.id()] as usize;
         let total = stages[s].total_blocks();
         let list: Vec<u64> = match blocks {
             Some(b) => b.get(k).cloned().unwrap_or_default(),
             // Every block is a task: count them before listing them.
-            None if total > MAX_TASKS => {
+            None if total > limit => {
                 return Err(too_many(
                     format!("output {k} ({}) has {total} blocks", o.label()),
                     total,
@@ -199,7 +236,7 @@ pub fn lower_blocks(
             }
             if needs[s].mark(b)? {
                 marked += 1;
-                if marked > MAX_TASKS {
+                if marked > limit {
                     return Err(too_many(format!("the {} outputs", outputs.len()), marked));
                 }
             }
@@ -228,7 +265,7 @@ pub fn lower_blocks(
                 match before[i].mark(lin) {
                     Ok(true) => {
                         marked += 1;
-                        if marked > MAX_TASKS {
+                        if marked > limit {
                             err =
                                 Some(too_many(format!("the inputs of {}", stage.label()), marked));
                         }
@@ -382,17 +419,53 @@ mod tests {
         assert_eq!(
             e,
             LowerError::TooManyTasks {
+                what: "1 layers (estimated from their needed blocks)".into(),
+                tasks: 1 << 62,
+                limit: DEFAULT_MAX_TASKS,
+            }
+        );
+        assert!(e.to_string().contains("use larger chunks"), "{e}");
+        // Without the estimate, the count of the output's blocks refuses it before listing.
+        let e = lower_blocks(std::slice::from_ref(&x), None).unwrap_err();
+        assert_eq!(
+            e,
+            LowerError::TooManyTasks {
                 what: format!("output 0 ({}) has {} blocks", x.label(), 1u64 << 62),
                 tasks: 1 << 62,
                 limit: MAX_TASKS,
             }
         );
-        assert!(e.to_string().contains("use larger chunks"), "{e}");
         // One block more than the limit.
         let y = full(&[MAX_TASKS + 1], &[1]);
         assert!(matches!(
-            lower(&[y]),
+            lower_blocks(&[y], None),
             Err(LowerError::TooManyTasks { tasks, .. }) if tasks == MAX_TASKS + 1
+        ));
+        // A sum over 2^40 chunks: the tree's tasks are estimated and refused before any block
+        // is marked (was: marking ~4 * 10^9 blocks first).
+        let big = full(&[1 << 50], &[1 << 10]);
+        let sum = Node::reduction(big, chunkwise_ir::ReduceOp::Sum, &[0], false, 4).unwrap();
+        let t = std::time::Instant::now();
+        assert!(matches!(
+            lower(&[sum]),
+            Err(LowerError::TooManyTasks { tasks, limit: DEFAULT_MAX_TASKS, .. }) if tasks > 1 << 40
+        ));
+        assert!(t.elapsed().as_secs() < 2, "{:?}", t.elapsed());
+        // A custom limit: 10 source tasks and 10 of the addition.
+        let small = add1(full(&[100], &[10]));
+        assert_eq!(
+            lower_limited(std::slice::from_ref(&small), None, 20)
+                .unwrap()
+                .len(),
+            20
+        );
+        assert!(matches!(
+            lower_limited(&[small], None, 19),
+            Err(LowerError::TooManyTasks {
+                tasks: 20,
+                limit: 19,
+                ..
+            })
         ));
         // A few requested blocks of it lower fine.
         let g = lower_blocks(std::slice::from_ref(&x), Some(&[vec![0, (1 << 62) - 1]])).unwrap();

@@ -78,9 +78,18 @@ enum Command {
         #[arg(long = "out", required = true)]
         out: Vec<PathBuf>,
         /// Memory limit in bytes (suffixes K, M, G): tasks projected over it are refused,
-        /// and running tasks wait for memory.
+        /// and running tasks wait for memory; chunks held over it are spilled to files.
         #[arg(long, value_parser = parse_bytes)]
         memory_limit: Option<u64>,
+        /// Where chunks are spilled under --memory-limit: the run makes a private directory
+        /// inside (`chunkwise-spill-<pid>-*`) and removes it when it ends (default: the
+        /// system's temporary directory).
+        #[arg(long, requires = "memory_limit")]
+        spill_dir: Option<PathBuf>,
+        /// Replace an existing Zarr array at a `.zarr` output (never anything that is not
+        /// one). `.npy` outputs always replace an existing regular file.
+        #[arg(long)]
+        overwrite: bool,
         /// Worker threads (default: all cores).
         #[arg(long, default_value_t = 0)]
         threads: usize,
@@ -187,6 +196,68 @@ fn check_output_path(path: &Path) -> Result<(), Error> {
             ),
         }),
     }
+}
+
+/// What a file type is, in words, for an error.
+fn file_kind(ft: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if ft.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Refuses, before anything runs, an output path that exists and is not a regular file (a
+/// `.zarr` output may also be a directory, under the rules of [`chunkwise::zarr`]): a
+/// device, FIFO, socket or symbolic link is never replaced (`--out /dev/null` would
+/// otherwise become a regular file). An existing Zarr array needs `--overwrite`.
+fn check_output_target(path: &Path, overwrite: bool) -> Result<(), Error> {
+    let refuse = |message: String| Error::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let ft = match std::fs::symlink_metadata(path) {
+        Ok(m) => m.file_type(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(refuse(format!(
+                "--out: cannot inspect the output path: {e}"
+            )))
+        }
+    };
+    let zarr = is_zarr(path);
+    if !(ft.is_file() || (zarr && ft.is_dir())) {
+        return Err(refuse(format!(
+            "--out: the path exists and is {}, not a regular file{}: refusing to replace it",
+            file_kind(ft),
+            if zarr { " or directory" } else { "" }
+        )));
+    }
+    let is_array = path.join("zarr.json").is_file() || path.join(".zarray").is_file();
+    if zarr && ft.is_dir() && is_array && !overwrite {
+        return Err(refuse(
+            "--out: a Zarr array exists there (pass --overwrite to replace it)".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn read_graph(path: &Path) -> Result<Vec<Node>, Error> {
@@ -329,8 +400,12 @@ fn write_trace(trace: Option<&Trace>, path: Option<&Path>, quiet: bool) -> Resul
         if quiet {
             return Ok(());
         }
+        let spilled = match t.spilled_chunks() {
+            0 => String::new(),
+            n => format!(" ({n} chunks spilled, {} bytes)", t.spilled_bytes()),
+        };
         status!(
-            "trace of {} tasks written to {} (open it in https://ui.perfetto.dev or chrome://tracing)",
+            "trace of {} tasks{spilled} written to {} (open it in https://ui.perfetto.dev or chrome://tracing)",
             t.len(),
             p.display()
         );
@@ -382,6 +457,8 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
 struct RunArgs<'a> {
     out: &'a [PathBuf],
     memory_limit: Option<u64>,
+    spill_dir: Option<&'a Path>,
+    overwrite: bool,
     threads: usize,
     quiet: bool,
     no_optimize: bool,
@@ -392,6 +469,8 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
     let RunArgs {
         out,
         memory_limit,
+        spill_dir,
+        overwrite,
         threads,
         quiet,
         no_optimize,
@@ -399,6 +478,13 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
     } = args;
     for path in out {
         check_output_path(path)?;
+        check_output_target(path, overwrite)?;
+    }
+    if let Some(d) = spill_dir.filter(|d| !d.is_dir()) {
+        return Err(Error::File {
+            path: d.display().to_string(),
+            message: "--spill-dir: not a directory".into(),
+        });
     }
     let nodes = read_graph(graph)?;
     if out.len() != nodes.len() {
@@ -419,15 +505,22 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
             pb.set_position(p.done);
         }
     };
+    // One trace for the whole command: the Zarr runs, then the others.
+    let trace = trace_path.map(|_| Trace::new());
     // Zarr outputs stream to their stores; the others are computed together.
     for (n, path) in nodes.iter().zip(out).filter(|(_, p)| is_zarr(p)) {
         let run = ComputeOptions {
             threads,
             progress: Some(&cb),
+            trace: trace.as_ref(),
             memory_limit,
+            spill_dir,
             ..ComputeOptions::default()
         };
-        let write = chunkwise::zarr::ZarrWrite::default();
+        let write = chunkwise::zarr::ZarrWrite {
+            overwrite,
+            ..chunkwise::zarr::ZarrWrite::default()
+        };
         chunkwise::Array::from_node(n.clone()).to_zarr_with(path, &write, &run)?;
         if let Some(pb) = &pb {
             pb.finish_and_clear();
@@ -442,12 +535,12 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         .filter(|(_, p)| !is_zarr(p))
         .unzip();
     let g = plan(&nodes, Some(&passes(no_optimize)))?;
-    let trace = trace_path.map(|_| Trace::new());
     let opts = ComputeOptions {
         threads,
         progress: Some(&cb),
         trace: trace.as_ref(),
         memory_limit,
+        spill_dir,
         ..ComputeOptions::default()
     };
     let blocks = run_graph(&g, &opts).and_then(|v| output_arrays(&g, v));
@@ -634,6 +727,8 @@ fn main() -> ExitCode {
             graph,
             out,
             memory_limit,
+            spill_dir,
+            overwrite,
             threads,
             quiet,
             no_optimize,
@@ -643,6 +738,8 @@ fn main() -> ExitCode {
             RunArgs {
                 out: &out,
                 memory_limit,
+                spill_dir: spill_dir.as_deref(),
+                overwrite,
                 threads,
                 quiet,
                 no_optimize,
