@@ -205,11 +205,42 @@ fn memory_budget<'b>(g: &TaskGraph, limit: u64, task_bytes: &'b [u64]) -> Result
             limit,
         });
     }
+    outputs_fit(g, limit, 1)?;
     Ok(MemoryLimit {
         task_bytes,
         task_peak: g.max_task_peak(),
         limit,
     })
+}
+
+/// Refuses a graph whose output blocks, held until the run ends, take more than `limit`
+/// bytes in `copies` copies (2 when the caller also assembles them into whole arrays, as
+/// [`compute_nodes`] and the CLI's `.npy` outputs do), with
+/// [`Error::OutputsOverMemoryLimit`].
+pub fn outputs_fit(g: &TaskGraph, limit: u64, copies: u64) -> Result<()> {
+    let held = g
+        .outputs
+        .iter()
+        .flat_map(|o| &o.tasks)
+        .map(|&t| {
+            g.stages[g.task_stage[t as usize] as usize]
+                .memory
+                .value_bytes
+        })
+        .fold(0u64, u64::saturating_add)
+        .saturating_mul(copies);
+    if held > limit {
+        return Err(Error::OutputsOverMemoryLimit {
+            what: if copies > 1 {
+                "their blocks and the assembled arrays"
+            } else {
+                "their blocks, held until the run ends"
+            },
+            projected: held,
+            limit,
+        });
+    }
+    Ok(())
 }
 
 /// A runtime error as a facade error naming the failing task's layer, block and inputs.
@@ -252,6 +283,10 @@ fn input_labels(g: &TaskGraph, task: u32) -> Vec<String> {
 /// Computes `outputs` to in-memory arrays, sharing common work.
 pub fn compute_nodes(outputs: &[Node], opts: &ComputeOptions<'_>) -> Result<Vec<DynArray>> {
     let g = plan_with(outputs, opts)?;
+    if let Some(limit) = opts.memory_limit {
+        g.check().map_err(Error::InvalidGraph)?;
+        outputs_fit(&g, limit, 2)?;
+    }
     let blocks = output_arrays(&g, run_graph(&g, opts)?)?;
     outputs
         .iter()

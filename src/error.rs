@@ -60,6 +60,21 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
+    /// The requested outputs alone take more memory than the limit: their blocks are held
+    /// until the run ends (and, for in-memory results, assembled into whole arrays too);
+    /// nothing was run.
+    #[error(
+        "the outputs need about {projected} bytes held at once ({what}), over the memory \
+         limit of {limit} bytes: request fewer or smaller outputs, or write them to Zarr"
+    )]
+    OutputsOverMemoryLimit {
+        /// What is counted: the blocks, or the blocks and the assembled arrays.
+        what: &'static str,
+        /// Projected bytes.
+        projected: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The task graph handed to the runtime is malformed (bad CSR shape, an id out of
     /// range, a cycle): a bug in whatever built it, since lowering makes valid graphs.
     #[error("invalid task graph: {0}")]

@@ -168,7 +168,10 @@ fn spill_dir_is_where_a_run_under_a_memory_limit_spills() {
     // x - x.mean(axis 0): every block of x is read by the mean and again by the
     // subtraction, so under 5 MB (2 workers) blocks are held over the limit and spilled.
     let x = Array::random_uniform(&[8000, 100], &[1000, 100], 5).unwrap();
-    let y = &x - x.mean(Some(&[0]), true).unwrap();
+    // Row sums of the centred x: a small output (the limit counts the outputs too).
+    let y = (&x - x.mean(Some(&[0]), true).unwrap())
+        .sum(Some(&[1]), false)
+        .unwrap();
     let want = y.compute::<f64>().unwrap();
     let g = dir.join("graph.json");
     std::fs::write(&g, serial::to_json(&[y.node().unwrap().clone()])).unwrap();

@@ -640,7 +640,10 @@ fn chunks_held_over_the_memory_limit_are_spilled_and_read_back() {
         .unwrap()
         .map_blocks::<f64, f64>("copy", |b| b.to_owned())
         .unwrap();
-    let y = &x - x.mean(Some(&[0]), true).unwrap();
+    // Row sums of the centred x: a small output (the limit counts the outputs too).
+    let y = (&x - x.mean(Some(&[0]), true).unwrap())
+        .sum(Some(&[1]), false)
+        .unwrap();
     let want = y.compute::<f64>().unwrap();
     let trace = chunkwise::Trace::new();
     let dir = std::env::temp_dir().join(format!("chunkwise-spill-test-{}", std::process::id()));
@@ -711,11 +714,14 @@ fn keeping_going_under_a_memory_limit_spills_and_fails_only_the_failing_block() 
         .unwrap();
     // Column j of x has mean 399950 + j; row i of block k is x's row 1000k + i.
     let first = |k: usize| ((1000 * k) as f64) * 100.0 - 399_950.0;
+    // Row sums, so the output is small (the limit counts the outputs too).
     let y = (&x - x.mean(Some(&[0]), true).unwrap())
         .map_blocks::<f64, f64>("copy-or-fail", move |b| {
             assert!(b[[0, 0]] != first(3), "block 3 fails");
             b.to_owned()
         })
+        .unwrap()
+        .sum(Some(&[1]), false)
         .unwrap();
     let g = y.plan().unwrap();
     let trace = Trace::new();
@@ -735,8 +741,40 @@ fn keeping_going_under_a_memory_limit_spills_and_fails_only_the_failing_block() 
             (_, Err(e)) => panic!("block {k}: {e}"),
             (_, Ok(v)) => {
                 let a = v.as_array().unwrap().as_typed::<f64>().unwrap().to_owned();
-                assert_eq!(a[[0, 0]], first(k), "block {k}");
+                // Row 1000k of the centred x is first(k) + 0, ..., first(k) + 99 - 99.
+                assert_eq!(a[[0]], 100.0 * first(k), "block {k}");
             }
         }
     }
+}
+
+#[test]
+fn outputs_larger_than_the_memory_limit_are_refused_before_running() {
+    use chunkwise::compute::{plan, run_graph};
+    use chunkwise::{Array, ComputeOptions, Error};
+    // 8 MB of output under a 12 MB limit: its blocks fit (run_graph), but not the blocks
+    // and the assembled array together (compute) -- before, both ran to about twice the
+    // limit's worth of output.
+    let x = Array::random_uniform(&[1000, 1000], &[100, 1000], 1).unwrap();
+    let y = &x + 1.0;
+    let opts = ComputeOptions {
+        memory_limit: Some(12 << 20),
+        ..ComputeOptions::default()
+    };
+    match y.compute_with::<f64>(&opts) {
+        Err(Error::OutputsOverMemoryLimit {
+            projected, limit, ..
+        }) => {
+            assert_eq!((projected, limit), (16_000_000, 12 << 20))
+        }
+        other => panic!("expected OutputsOverMemoryLimit, got {other:?}"),
+    }
+    let g = plan(&[y.node().unwrap().clone()], None).unwrap();
+    assert_eq!(run_graph(&g, &opts).unwrap()[0].len(), 10);
+    let tight = ComputeOptions {
+        memory_limit: Some(7 << 20),
+        ..ComputeOptions::default()
+    };
+    let e = run_graph(&g, &tight).unwrap_err();
+    assert!(e.to_string().contains("8000000 bytes held at once"), "{e}");
 }

@@ -2200,6 +2200,17 @@ fn identical(a: &DynArray, b: &DynArray) -> Result<(), String> {
     }
 }
 
+// Cases per property. CI runs every property once per `cargo test`, and must check at least
+// 10,000 random expression graphs per run (hardening issue 15): the four graph properties
+// below generate 10,500, the two slice properties 1,800 more.
+const CASES_EAGER: u32 = 4000;
+const CASES_CHUNKING: u32 = 2000;
+const CASES_OTHER_CHUNKING: u32 = 2000;
+const CASES_PASSES: u32 = 2500;
+const CASES_SLICE_PUSHDOWN: u32 = 600;
+const CASES_SLICES: u32 = 1200;
+const _: () = assert!(CASES_EAGER + CASES_CHUNKING + CASES_OTHER_CHUNKING + CASES_PASSES >= 10_000);
+
 fn config(cases: u32, seed: u64) -> Config {
     Config {
         cases,
@@ -2219,7 +2230,7 @@ fn tape() -> impl Strategy<Value = Vec<u32>> {
 // ---------------------------------------------------------------------------------------
 
 proptest! {
-    #![proptest_config(config(1000, 0x5eed_0001))]
+    #![proptest_config(config(CASES_EAGER, 0x5eed_0001))]
 /// Random expression graphs agree with the eager NumPy-semantics oracle.
     #[test]
     fn random_graphs_match_eager(case in tape().prop_map(|t| gen_case(t, false))) {
@@ -2230,7 +2241,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(400, 0x5eed_0002))]
+    #![proptest_config(config(CASES_CHUNKING, 0x5eed_0002))]
 /// Exact expressions give bit-identical results under two unrelated chunkings of all
     /// inputs and intermediate rechunks; inexact ones agree with the oracle under both.
     #[test]
@@ -2245,7 +2256,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(400, 0x5eed_0003))]
+    #![proptest_config(config(CASES_OTHER_CHUNKING, 0x5eed_0003))]
 /// Inexact expressions (float reductions, matmul) under the second chunking too.
     #[test]
     fn random_graphs_match_eager_other_chunking(case in tape().prop_map(|t| gen_case(t, false))) {
@@ -2256,7 +2267,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(1000, 0x5eed_0005))]
+    #![proptest_config(config(CASES_PASSES, 0x5eed_0005))]
     /// Every optimization pass alone, no pass, and the whole pipeline give results that agree
     /// with the oracle (optimized == unoptimized == eager).
     #[test]
@@ -2270,7 +2281,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(300, 0x5eed_0006))]
+    #![proptest_config(config(CASES_SLICE_PUSHDOWN, 0x5eed_0006))]
     /// Slices pushed into random sources (windows) and through elementwise work give the
     /// same bits as the unoptimized graph.
     #[test]
@@ -2369,7 +2380,7 @@ fn gen_slice_case(tape: Vec<u32>) -> SliceCase {
 }
 
 proptest! {
-    #![proptest_config(config(600, 0x5eed_0004))]
+    #![proptest_config(config(CASES_SLICES, 0x5eed_0004))]
 /// Chains of arbitrary basic-indexing expressions (clamped ranges, negative steps,
     /// negative indices, new axes, ellipses; sometimes invalid) agree with the oracle, and
     /// an index the oracle rejects is rejected by `slice` with an error.

@@ -543,6 +543,10 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         spill_dir,
         ..ComputeOptions::default()
     };
+    if let Some(limit) = memory_limit {
+        // The blocks are held to the end, and each output is assembled before it is written.
+        chunkwise::compute::outputs_fit(&g, limit, 2)?;
+    }
     let blocks = run_graph(&g, &opts).and_then(|v| output_arrays(&g, v));
     write_trace(trace.as_ref(), trace_path, quiet)?;
     let blocks = blocks?;
