@@ -20,8 +20,9 @@
 //! (`task` / `from_delayed`: their functions are Rust closures, not serializable).
 //!
 //! Knobs: `CHUNKWISE_FUZZ_SEED` (RNG seed, default 0x5eed_c0de), `CHUNKWISE_FUZZ_MUTANTS`
-//! (total mutants, default 20,000), `CHUNKWISE_FUZZ_VERBOSE=1` (print every finding in
-//! full, not only the first of each kind).
+//! (total mutants, default 200,000), `CHUNKWISE_FUZZ_VERBOSE=1` (print every finding in
+//! full, not only the first of each kind), `CHUNKWISE_FUZZ_ONLY=J` (run mutant J
+//! alone with the default panic hook, for a backtrace).
 //!
 //! Known bugs (findings that match are reported but do not fail the test, so CI stays
 //! green and fails only on new ones) are listed in [`KNOWN`].
@@ -49,9 +50,9 @@ const SLOW_MUTANT: Duration = Duration::from_secs(2);
 /// A mutant slower than this stops the whole test (it reports the mutant first).
 const WATCHDOG: Duration = Duration::from_secs(60);
 
-/// Known bugs: (bug, substring of the finding's panic message / location). A finding that
-/// matches one is reported as known and does not fail the test.
-const KNOWN: &[(&str, &str)] = &[];
+/// Known bugs: (bug, substring of the panic message, substring of its location). A finding
+/// that matches one is reported as known and does not fail the test.
+const KNOWN: &[(&str, &str, &str)] = &[];
 
 // ---------------------------------------------------------------- seeds
 
@@ -191,7 +192,7 @@ fn seeds() -> Vec<String> {
         .iter()
         .filter_map(|&op| {
             i.binary(
-                &full_i
+                full_i
                     .slice(&[range(None, Some(4), None), range(Some(0), Some(1), None)])
                     .unwrap()
                     .astype(DType::I64)
@@ -216,7 +217,7 @@ fn seeds() -> Vec<String> {
         .filter_map(|&op| f.compare(&g, op).ok())
         .collect();
     out.push(cs.iter().map(|a| a.node().unwrap().clone()).collect());
-    let w = Array::where_(&f.gt(0.0).unwrap(), &f, &g).unwrap();
+    let w = Array::where_(f.gt(0.0).unwrap(), &f, &g).unwrap();
     let w2 = Array::where_(&b, 1i64, -1i64).unwrap();
     out.push(nodes(&[&w, &w2]));
     let casts: Vec<Array> = DTYPES
@@ -443,11 +444,8 @@ struct Pools {
 
 fn collect_pools(v: &Value, p: &mut Pools) {
     match v {
-        Value::String(s) => {
-            if !p.strings.contains(s) {
-                p.strings.push(s.clone());
-            }
-        }
+        Value::String(s) if !p.strings.contains(s) => p.strings.push(s.clone()),
+        Value::String(_) => {}
         Value::Array(xs) => xs.iter().for_each(|x| collect_pools(x, p)),
         Value::Object(m) => {
             for (k, x) in m {
@@ -481,7 +479,10 @@ fn ref_paths(v: &Value) -> Vec<Vec<Step>> {
 }
 
 fn mutate_value(v: &mut Value, rng: &mut Rng, pools: &Pools) {
-    let n_nodes = v["nodes"].as_array().map_or(0, |a| a.len());
+    let n_nodes = v
+        .get("nodes")
+        .and_then(|n| n.as_array())
+        .map_or(0, |a| a.len());
     // Node references and whole nodes, sometimes.
     match rng.below(10) {
         0 => {
@@ -501,7 +502,7 @@ fn mutate_value(v: &mut Value, rng: &mut Rng, pools: &Pools) {
             }
         }
         1 => {
-            if let Some(nodes) = v["nodes"].as_array_mut() {
+            if let Some(nodes) = v.get_mut("nodes").and_then(|n| n.as_array_mut()) {
                 if !nodes.is_empty() {
                     let k = rng.below(nodes.len());
                     match rng.below(3) {
@@ -639,7 +640,11 @@ fn mutate_bytes(text: &str, rng: &mut Rng) -> String {
 
 fn mutant(seed: &Value, rng: &mut Rng, pools: &Pools) -> String {
     let mut v = seed.clone();
-    let structural = 1 + rng.below(3);
+    let structural = match rng.below(10) {
+        0..=5 => 1,
+        6..=8 => 2,
+        _ => 3,
+    };
     for _ in 0..structural {
         mutate_value(&mut v, rng, pools);
     }
@@ -648,7 +653,7 @@ fn mutant(seed: &Value, rng: &mut Rng, pools: &Pools) -> String {
     } else {
         serde_json::to_string_pretty(&v).unwrap()
     };
-    if rng.chance(25) {
+    if rng.chance(10) {
         for _ in 0..1 + rng.below(2) {
             text = mutate_bytes(&text, rng);
         }
@@ -811,7 +816,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
 #[test]
 fn mutated_graph_files_never_panic_and_passes_keep_results() {
     let seed = env_u64("CHUNKWISE_FUZZ_SEED", 0x5eed_c0de);
-    let total = env_u64("CHUNKWISE_FUZZ_MUTANTS", 20_000) as usize;
+    let total = env_u64("CHUNKWISE_FUZZ_MUTANTS", 200_000) as usize;
     let verbose = std::env::var("CHUNKWISE_FUZZ_VERBOSE").is_ok_and(|v| v == "1");
     let seeds = seeds();
     let values: Vec<Value> = seeds
@@ -835,15 +840,21 @@ fn mutated_graph_files_never_panic_and_passes_keep_results() {
         );
     }
     // Mutants: deterministic from the seed (mutant j from its own RNG stream).
-    let mutants: Vec<String> = (0..total)
-        .map(|j| {
-            let mut rng = Rng(seed ^ (j as u64).wrapping_mul(0xa076_1d64_78bd_642f));
-            rng.next();
-            let v = rng.pick(&values);
-            mutant(v, &mut rng, &pools)
-        })
-        .collect();
+    let make = |j: usize| {
+        let mut rng = Rng(seed ^ (j as u64).wrapping_mul(0xa076_1d64_78bd_642f));
+        rng.next();
+        let v = rng.pick(&values);
+        mutant(v, &mut rng, &pools)
+    };
 
+    // Reproduce one mutant with the default panic hook (a backtrace names the caller).
+    if let Ok(j) = std::env::var("CHUNKWISE_FUZZ_ONLY") {
+        let j: usize = j.parse().unwrap();
+        let m = make(j);
+        eprintln!("{m}");
+        eprintln!("{:?}", check(&m));
+        return;
+    }
     let prev_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|info| {
         let msg = info
@@ -852,9 +863,20 @@ fn mutated_graph_files_never_panic_and_passes_keep_results() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "<non-string panic>".into());
-        let loc = info
+        let mut loc = info
             .location()
             .map_or_else(String::new, |l| format!("{}:{}", l.file(), l.line()));
+        // A panic inside std or a dependency: name the first frame in this workspace.
+        if loc.starts_with("/rustc/") || loc.contains("/.cargo/") {
+            let bt = std::backtrace::Backtrace::force_capture().to_string();
+            if let Some(l) = bt
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("at ./") && !l.contains("tests/fuzz_graphs.rs"))
+            {
+                loc = format!("{} (via {loc})", &l[5..]);
+            }
+        }
         LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{msg} at {loc}")));
     }));
 
@@ -863,7 +885,7 @@ fn mutated_graph_files_never_panic_and_passes_keep_results() {
     let counts = [0, 1, 2].map(|_| AtomicUsize::new(0));
     let findings: Mutex<Vec<Finding>> = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let current: Vec<Mutex<Option<(usize, Instant)>>> =
+    let current: Vec<Mutex<Option<(usize, Instant, String)>>> =
         (0..workers).map(|_| Mutex::new(None)).collect();
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|sc| {
@@ -872,9 +894,9 @@ fn mutated_graph_files_never_panic_and_passes_keep_results() {
             while !done.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(200));
                 for c in &current {
-                    if let Some((j, t)) = *c.lock().unwrap() {
+                    if let Some((j, t, m)) = &*c.lock().unwrap() {
                         if t.elapsed() > WATCHDOG {
-                            eprintln!("fuzz_graphs: mutant {j} (seed {seed:#x}) ran over {WATCHDOG:?}:\n{}", mutants[j]);
+                            eprintln!("fuzz_graphs: mutant {j} (seed {seed:#x}) ran over {WATCHDOG:?}:\n{m}");
                             std::process::exit(2);
                         }
                     }
@@ -883,23 +905,24 @@ fn mutated_graph_files_never_panic_and_passes_keep_results() {
         });
         let mut hs = Vec::new();
         for w in 0..workers {
-            let (next, counts, findings, mutants, current) =
-                (&next, &counts, &findings, &mutants, &current);
+            let (next, counts, findings, make, current) =
+                (&next, &counts, &findings, &make, &current);
             hs.push(sc.spawn(move || loop {
                 let j = next.fetch_add(1, Ordering::Relaxed);
-                if j >= mutants.len() {
+                if j >= total {
                     break;
                 }
-                *current[w].lock().unwrap() = Some((j, Instant::now()));
+                let text = make(j);
+                *current[w].lock().unwrap() = Some((j, Instant::now(), text.clone()));
                 let t = Instant::now();
-                let r = catch_unwind(AssertUnwindSafe(|| check(&mutants[j])));
+                let r = catch_unwind(AssertUnwindSafe(|| check(&text)));
                 let el = t.elapsed();
                 *current[w].lock().unwrap() = None;
-                let mut add = |kind: String| {
+                let add = |kind: String| {
                     findings.lock().unwrap().push(Finding {
                         index: j,
                         kind,
-                        text: mutants[j].clone(),
+                        text: text.clone(),
                     })
                 };
                 match r {
@@ -932,7 +955,9 @@ fn mutated_graph_files_never_panic_and_passes_keep_results() {
     let mut new = 0;
     let mut seen: Vec<String> = Vec::new();
     for f in &findings {
-        let known = KNOWN.iter().find(|(_, pat)| f.kind.contains(pat));
+        let known = KNOWN
+            .iter()
+            .find(|(_, msg, loc)| f.kind.contains(msg) && f.kind.contains(loc));
         // Group by the first line (message and location), not by the mutant.
         let head = f.kind.lines().next().unwrap_or("").to_string();
         let first = !seen.contains(&head);
@@ -943,7 +968,7 @@ fn mutated_graph_files_never_panic_and_passes_keep_results() {
             new += 1;
         }
         if first || verbose {
-            let tag = known.map_or("NEW".to_string(), |(bug, _)| format!("known: {bug}"));
+            let tag = known.map_or("NEW".to_string(), |(bug, _, _)| format!("known: {bug}"));
             eprintln!(
                 "fuzz_graphs finding [{tag}] mutant {} (seed {seed:#x}): {}\n{}\n",
                 f.index, f.kind, f.text

@@ -309,3 +309,17 @@ fn a_graph_of_too_many_tasks_is_refused_from_its_estimate_before_lowering() {
     assert!(e.to_string().contains("more than the limit of 5"), "{e}");
     assert_eq!(small.compute::<f64>().unwrap()[[]], 0.0);
 }
+
+#[test]
+fn the_cost_model_counts_reduction_trees_over_huge_axes_without_overflow() {
+    // Found by tests/fuzz_graphs.rs: the tree levels' block counts were multiplied
+    // unchecked ("attempt to multiply with overflow" in stats::tasks).
+    let json = r#"{"format":"chunkwise-graph","version":1,"nodes":[{"op":"random","dtype":"f64","shape":[3,4,18446744073709551615],"chunks":[1,2,2],"seed":8,"dist":{"kind":"uniform","low":0.0,"high":1.0}},{"op":"reduction","input":0,"reduce":{"op":"all"},"axes":[0,2],"keepdims":true,"split_every":5}],"outputs":[1]}"#;
+    let nodes = serial::from_json(json).unwrap();
+    let s = chunkwise_passes::stats::stats(&nodes);
+    assert_eq!(s.tasks, u64::MAX);
+    assert!(matches!(
+        chunkwise_passes::lower(&nodes),
+        Err(LowerError::TooManyTasks { .. })
+    ));
+}

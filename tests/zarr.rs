@@ -181,6 +181,14 @@ fn written_stores_read_back() {
                     };
                     x.to_zarr(&path, &opts)
                         .unwrap_or_else(|e| panic!("{name}: {e}"));
+                    // V3 chunks end with the default `crc32c` checksum (so zarr-python
+                    // reads checksummed stores below); V2 ones carry none.
+                    assert_eq!(
+                        chunk_codecs(&path).last().map(String::as_str) == Some("crc32c"),
+                        format == ZarrFormat::V3,
+                        "{name}: {:?}",
+                        chunk_codecs(&path)
+                    );
                     let back = Array::from_zarr(&path).unwrap().compute_dyn().unwrap();
                     assert_same(&back, &want, &name);
                     let npy_path = dir.join(format!("{name}.npy"));
@@ -216,6 +224,111 @@ fn written_stores_read_back() {
              zarr-python (bash tests/zarr/setup_venv.sh makes one)"
         ),
     }
+}
+
+/// The names of the codecs each chunk goes through (inside the shards when sharded), from
+/// the store's metadata.
+fn chunk_codecs(store: &Path) -> Vec<String> {
+    if store.join(".zarray").is_file() {
+        let text = std::fs::read_to_string(store.join(".zarray")).unwrap();
+        let meta: Value = serde_json::from_str(&text).unwrap();
+        let mut names: Vec<String> = meta["filters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(Some(&meta["compressor"]).filter(|c| !c.is_null()))
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect();
+        names.insert(0, "bytes".to_string());
+        return names;
+    }
+    let text = std::fs::read_to_string(store.join("zarr.json")).unwrap();
+    let meta: Value = serde_json::from_str(&text).unwrap();
+    let mut codecs = &meta["codecs"];
+    if codecs[0]["name"] == "sharding_indexed" {
+        codecs = &codecs[0]["configuration"]["codecs"];
+    }
+    codecs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Flips one bit in the middle of a stored chunk file.
+fn flip_a_bit(file: &Path) {
+    let mut bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x10;
+    std::fs::write(file, bytes).unwrap();
+}
+
+/// V3 writes checksum every chunk by default: a flipped bit in a stored chunk reads as a
+/// `CorruptChunk` error naming the store and the chunk, never as wrong data; `checksum:
+/// false` writes without (and the flip then goes unnoticed).
+#[test]
+fn checksummed_writes_turn_a_flipped_bit_into_a_chunk_error() {
+    let dir = scratch("checksum");
+    let x = Array::random_uniform(&[20, 12], &[5, 6], 7).unwrap();
+    let want = x.compute::<f64>().unwrap();
+    assert!(ZarrWrite::default().checksum);
+    let cases = [
+        ("zstd", Codec::Zstd { level: 3 }, None),
+        ("none", Codec::None, None),
+        ("sharded", Codec::Zstd { level: 3 }, Some(vec![10, 12])),
+    ];
+    for (name, codec, shards) in cases {
+        let path = dir.join(format!("{name}.zarr"));
+        let opts = ZarrWrite {
+            codec,
+            chunks: Some(vec![5, 6]),
+            shards: shards.clone(),
+            ..ZarrWrite::default()
+        };
+        x.rechunk(&[10, 12]).unwrap().to_zarr(&path, &opts).unwrap();
+        assert_eq!(chunk_codecs(&path).last().unwrap(), "crc32c", "{name}");
+        assert_eq!(
+            Array::from_zarr(&path).unwrap().compute::<f64>().unwrap(),
+            want
+        );
+        // Chunk (1, 1) (rows 5..10, columns 6..12) unsharded; sharded, shard (0, 0) (rows
+        // 0..10): the store chunk named is the file's.
+        let (file, chunk): (_, &[u64]) = match shards {
+            None => ("c/1/1", &[1, 1]),
+            Some(_) => ("c/0/0", &[0, 0]),
+        };
+        flip_a_bit(&path.join(file));
+        let e = Array::from_zarr(&path)
+            .unwrap()
+            .compute::<f64>()
+            .expect_err(&format!("{name}: a flipped bit read back as data"));
+        let se = e.store_error().unwrap_or_else(|| panic!("{name}: {e}"));
+        assert_eq!(se.kind, StoreErrorKind::CorruptChunk, "{name}: {e}");
+        assert_eq!(se.chunk.as_deref(), Some(chunk), "{name}: {e}");
+        assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+        assert!(e.to_string().to_lowercase().contains("checksum"), "{e}");
+    }
+    // Without the checksum, an uncompressed chunk with a flipped bit reads as wrong data.
+    let path = dir.join("unchecked.zarr");
+    let opts = ZarrWrite {
+        codec: Codec::None,
+        checksum: false,
+        ..ZarrWrite::default()
+    };
+    x.to_zarr(&path, &opts).unwrap();
+    assert_eq!(chunk_codecs(&path), ["bytes"]);
+    flip_a_bit(&path.join("c/1/1"));
+    let back = Array::from_zarr(&path).unwrap().compute::<f64>().unwrap();
+    assert_ne!(back, want);
+    // V2 has no checksum codec zarrs reads: none is written.
+    let path = dir.join("v2.zarr");
+    let opts = ZarrWrite {
+        format: ZarrFormat::V2,
+        ..ZarrWrite::default()
+    };
+    x.to_zarr(&path, &opts).unwrap();
+    assert_eq!(chunk_codecs(&path), ["bytes", "zstd"]);
 }
 
 #[test]

@@ -79,7 +79,7 @@ fn tasks(n: &Node, b: &[std::ops::Range<u64>]) -> u64 {
         for &a in &r.axes {
             extents[a] = extents[a].div_ceil(split);
         }
-        total = total.saturating_add(extents.iter().product());
+        total = total.saturating_add(extents.iter().fold(1u64, |a, &e| a.saturating_mul(e)));
     }
     total.saturating_add(box_blocks(b))
 }

@@ -186,6 +186,7 @@ pub fn rechunk_zarr(
                 chunks: Some(st.write.clone()),
                 shards: None,
                 overwrite: true,
+                checksum: true,
             }
         };
         let result =

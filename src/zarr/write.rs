@@ -70,6 +70,11 @@ pub struct ZarrWrite {
     pub shards: Option<Vec<u64>>,
     /// Replace an existing Zarr array at the path (never anything that is not one).
     pub overwrite: bool,
+    /// V3 only (on by default): end each chunk's codec chain with the `crc32c` checksum
+    /// codec, so a chunk whose stored bytes changed reads as a `CorruptChunk` store error
+    /// naming it instead of as wrong data. Ignored for V2: numcodecs' `crc32c` would have to
+    /// be a V2 filter, which zarrs (the reader here) cannot decode there.
+    pub checksum: bool,
 }
 
 impl Default for ZarrWrite {
@@ -80,6 +85,7 @@ impl Default for ZarrWrite {
             chunks: None,
             shards: None,
             overwrite: false,
+            checksum: true,
         }
     }
 }
@@ -261,6 +267,10 @@ impl WritePlan {
             ZarrFormat::V3 => {
                 let mut inner = vec![bytes];
                 inner.extend(compressor_v3(itemsize));
+                if opts.checksum {
+                    // Last, so it covers the bytes as stored (compressed).
+                    inner.push(json!({"name": "crc32c"}));
+                }
                 let codecs = match &opts.shards {
                     None => inner,
                     Some(_) => vec![json!({"name": "sharding_indexed", "configuration": {
