@@ -115,14 +115,7 @@ const CMP: &[CmpOp] = &[
     CmpOp::Ge,
 ];
 
-const DTYPES: &[DType] = &[
-    DType::Bool,
-    DType::U8,
-    DType::I32,
-    DType::I64,
-    DType::F32,
-    DType::F64,
-];
+const DTYPES: &[DType] = &DType::ALL;
 
 fn range(start: Option<i64>, stop: Option<i64>, step: Option<i64>) -> SliceArg {
     SliceArg::Range { start, stop, step }
@@ -235,19 +228,7 @@ fn seeds() -> Vec<String> {
         out.push(nodes(&[&td]));
     }
     // Reductions: every op, keepdims, several axes.
-    let ops = [
-        ReduceOp::Sum,
-        ReduceOp::Prod,
-        ReduceOp::Mean,
-        ReduceOp::Var { ddof: 0 },
-        ReduceOp::Std { ddof: 1 },
-        ReduceOp::Min,
-        ReduceOp::Max,
-        ReduceOp::ArgMin,
-        ReduceOp::ArgMax,
-        ReduceOp::Any,
-        ReduceOp::All,
-    ];
+    let ops = ReduceOp::EVERY_KIND;
     let axes: [Option<&[isize]>; 4] = [None, Some(&[0]), Some(&[-1]), Some(&[0, 2])];
     for op in ops {
         let mut rs = Vec::new();

@@ -42,19 +42,7 @@ fn check_value_bytes(y: &Array) -> usize {
 fn every_reduction_state_holds_the_bytes_the_model_records() {
     // Uniform chunks (every block full), so every task's value is its stage's largest.
     let x = Array::random_uniform(&[40, 30, 8], &[10, 10, 4], 3).unwrap();
-    let ops = [
-        ReduceOp::Sum,
-        ReduceOp::Prod,
-        ReduceOp::Mean,
-        ReduceOp::Var { ddof: 0 },
-        ReduceOp::Std { ddof: 1 },
-        ReduceOp::Min,
-        ReduceOp::Max,
-        ReduceOp::ArgMin,
-        ReduceOp::ArgMax,
-        ReduceOp::Any,
-        ReduceOp::All,
-    ];
+    let ops = ReduceOp::EVERY_KIND;
     for dtype in [DType::F64, DType::F32, DType::I32, DType::U8] {
         let xt = x.astype(dtype).unwrap();
         for op in ops {

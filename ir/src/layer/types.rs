@@ -146,6 +146,22 @@ pub enum ReduceOp {
 }
 
 impl ReduceOp {
+    /// One of every operation (var with `ddof` 0, std with `ddof` 1), for tests and
+    /// examples that go over all of them.
+    pub const EVERY_KIND: [ReduceOp; 11] = [
+        ReduceOp::Sum,
+        ReduceOp::Prod,
+        ReduceOp::Mean,
+        ReduceOp::Var { ddof: 0 },
+        ReduceOp::Std { ddof: 1 },
+        ReduceOp::Min,
+        ReduceOp::Max,
+        ReduceOp::ArgMin,
+        ReduceOp::ArgMax,
+        ReduceOp::Any,
+        ReduceOp::All,
+    ];
+
     /// The output type for an input of type `dt`.
     pub fn output_dtype(self, dt: DType) -> DType {
         match self {
