@@ -33,7 +33,7 @@ pub mod trace;
 pub mod visualize;
 pub mod zarr;
 
-pub use array::{compute_all, optimize, plan_all, s, Array, Operand};
+pub use array::{compute_all, optimize, plan_all, s, Array, Operand, Repeats};
 pub use chunkwise_ir::program::{BinaryOp, CmpOp, UnaryOp};
 pub use chunkwise_ir::slice::SliceArg;
 pub use chunkwise_ir::{

@@ -1,7 +1,8 @@
 //! Reading and writing NumPy `.npy` files (format versions 1.0, 2.0 and 3.0).
 //!
-//! Supported element types are the six chunkwise dtypes: `bool` (`|b1`), `uint8` (`|u1`),
-//! `int32` (`<i4`), `int64` (`<i8`), `float32` (`<f4`) and `float64` (`<f8`). Reading also
+//! Supported element types are the chunkwise dtypes: `bool` (`|b1`), `int8` (`|i1`),
+//! `uint8` (`|u1`), `int16` (`<i2`), `uint16` (`<u2`), `int32` (`<i4`), `uint32` (`<u4`),
+//! `int64` (`<i8`), `uint64` (`<u8`), `float32` (`<f4`) and `float64` (`<f8`). Reading also
 //! accepts big-endian (`>`) and native (`=`) variants and Fortran-order files; the result
 //! is always a C-order (standard layout) array. Writing produces version 1.0 files (2.0 when
 //! the header does not fit in 64 KiB), little-endian, C order, with the header padded to a
@@ -39,7 +40,7 @@ pub enum NpyError {
         reason: String,
     },
     /// The file is a well-formed `.npy` file whose element type chunkwise does not support.
-    #[error("{path}: unsupported dtype {descr:?} (chunkwise reads bool, uint8, int32, int64, float32, float64)")]
+    #[error("{path}: unsupported dtype {descr:?} (chunkwise reads bool, int8, uint8, int16, uint16, int32, uint32, int64, uint64, float32, float64)")]
     UnsupportedDType {
         /// The file.
         path: String,
@@ -120,7 +121,7 @@ macro_rules! npy_elem_num {
         }
     )*};
 }
-npy_elem_num!(i32, i64, f32, f64);
+npy_elem_num!(i8, i16, u16, i32, u32, i64, u64, f32, f64);
 
 // ---------------------------------------------------------------------------------------
 // Header parsing
@@ -390,15 +391,10 @@ fn parse_descr(descr: &str) -> Option<(DType, bool)> {
         Some(b'<' | b'>' | b'=' | b'|') => (descr.as_bytes()[0], &descr[1..]),
         _ => (b'|', descr),
     };
-    let dtype = match code {
-        "b1" | "?" => DType::Bool,
-        "u1" => DType::U8,
-        "i4" => DType::I32,
-        "i8" => DType::I64,
-        "f4" => DType::F32,
-        "f8" => DType::F64,
-        _ => return None,
-    };
+    let code = if code == "?" { "b1" } else { code };
+    let dtype = DType::ALL
+        .into_iter()
+        .find(|d| &d.numpy_str()[1..] == code)?;
     let big_endian = match order {
         b'>' => true,
         b'<' => false,
@@ -650,11 +646,12 @@ fn stream_decode<T: NpyElem>(
 
 /// Reads a `.npy` file (format version 1.0, 2.0 or 3.0).
 ///
-/// Accepts the dtypes `|b1` (bool, any nonzero byte is `true`), `|u1`, `i4`, `i8`, `f4` and
-/// `f8` in little-endian (`<`), big-endian (`>`) or native (`=`) byte order, and C or
-/// Fortran order; the result is always in standard (C) layout. Other dtypes give
-/// [`NpyError::UnsupportedDType`]; malformed or truncated files give [`NpyError::Format`].
-/// The data is read in bulk, streaming from the file into the final buffer.
+/// Accepts the dtypes `|b1` (bool, any nonzero byte is `true`), `|i1`, `|u1`, `i2`, `u2`,
+/// `i4`, `u4`, `i8`, `u8`, `f4` and `f8` in little-endian (`<`), big-endian (`>`) or native
+/// (`=`) byte order, and C or Fortran order; the result is always in standard (C) layout.
+/// Other dtypes give [`NpyError::UnsupportedDType`]; malformed or truncated files give
+/// [`NpyError::Format`]. The data is read in bulk, streaming from the file into the final
+/// buffer.
 ///
 /// ```
 /// use chunkwise::npy::{read_npy, write_npy};
@@ -1163,7 +1160,7 @@ mod tests {
     #[test]
     fn round_trips_every_dtype_larger_than_a_chunk() {
         let n = (IO_CHUNK / 4) * 3 + 17; // several streaming chunks for every dtype
-        let arrays = vec![
+        let mut arrays = vec![
             arr(&[n], (0..n).map(|i| i % 7 == 0).collect()),
             arr(&[n], (0..n).map(|i| i as u8).collect()),
             arr(&[n], (0..n).map(|i| i as i32 - 1000).collect()),
@@ -1174,6 +1171,17 @@ mod tests {
                 (0..n / 7 * 7).map(|i| i as f64 / 3.0).collect(),
             ),
         ];
+        // The other integer types, with values that wrap in each.
+        let wide = arr(
+            &[n],
+            (0..n).map(|i| (i as i64 - 5000) * 1_000_003).collect(),
+        );
+        arrays.extend(
+            [DType::I8, DType::I16, DType::U16, DType::U32, DType::U64].map(|d| wide.cast(d)),
+        );
+        assert!(DType::ALL
+            .iter()
+            .all(|d| arrays.iter().any(|a| a.dtype() == *d)));
         for a in arrays {
             let p = tmp_path(&format!(
                 "big_{}",

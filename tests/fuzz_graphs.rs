@@ -139,6 +139,16 @@ fn seeds() -> Vec<String> {
     let b = Array::from_ndarray(ndarray::arr1(&[true, false, true]), &[2]).unwrap();
     let f32a = Array::from_ndarray(ndarray::arr1(&[0.5f32, f32::NAN, -1.0]), &[2]).unwrap();
     out.push(nodes(&[&f, &i, &i32a, &u8a, &b, &f32a]));
+    // The other integer types, with values at their limits.
+    let i8a = Array::from_ndarray(ndarray::arr1(&[-128i8, -1, 0, 127]), &[3]).unwrap();
+    let i16a = Array::from_ndarray(ndarray::arr1(&[i16::MIN, -7, 300, i16::MAX]), &[2]).unwrap();
+    let u16a = Array::from_ndarray(ndarray::arr1(&[0u16, 1, 40000, u16::MAX]), &[3]).unwrap();
+    let u32a = Array::from_ndarray(ndarray::arr1(&[0u32, 7, u32::MAX]), &[2]).unwrap();
+    let u64a = Array::from_ndarray(ndarray::arr1(&[0u64, 1 << 63, u64::MAX]), &[2]).unwrap();
+    let mixed = (&i8a.slice(&[range(None, Some(3), None)]).unwrap() + &u64a)
+        .sum(None, false)
+        .unwrap();
+    out.push(nodes(&[&i8a, &i16a, &u16a, &u32a, &u64a, &mixed]));
     // Full, random, arange.
     let full_i = Array::full(&[5, 3], &[2, 2], 7i32).unwrap();
     let full_f = Array::full(&[3], &[3], 2.5f64).unwrap();
@@ -653,38 +663,18 @@ enum Outcome {
 
 fn bits(a: &DynArray) -> (Vec<usize>, Vec<u64>) {
     let shape = a.shape().to_vec();
-    let v = match a {
-        DynArray::Bool(x) => x.iter().map(|&v| v as u64).collect(),
-        DynArray::U8(x) => x.iter().map(|&v| v as u64).collect(),
-        DynArray::I32(x) => x.iter().map(|&v| v as u32 as u64).collect(),
-        DynArray::I64(x) => x.iter().map(|&v| v as u64).collect(),
-        DynArray::F32(x) => x
-            .iter()
-            .map(|&v| {
-                if v.is_nan() {
-                    u64::MAX
-                } else {
-                    v.to_bits() as u64
-                }
-            })
-            .collect(),
-        DynArray::F64(x) => x
-            .iter()
-            .map(|&v| if v.is_nan() { u64::MAX } else { v.to_bits() })
-            .collect(),
-    };
+    let v = chunkwise_ir::with_array!(a, x => x
+        .iter()
+        .map(|&v| {
+            let s = chunkwise_ir::Element::to_scalar(v);
+            if s.as_f64().is_nan() {
+                u64::MAX
+            } else {
+                s.hash_bits()
+            }
+        })
+        .collect());
     (shape, v)
-}
-
-fn dtype_tag(a: &DynArray) -> u8 {
-    match a {
-        DynArray::Bool(_) => 0,
-        DynArray::U8(_) => 1,
-        DynArray::I32(_) => 2,
-        DynArray::I64(_) => 3,
-        DynArray::F32(_) => 4,
-        DynArray::F64(_) => 5,
-    }
 }
 
 fn output_bytes(nodes: &[Node]) -> Option<u64> {
@@ -755,7 +745,7 @@ fn check(text: &str) -> Result<Outcome, String> {
                 ));
             }
             for (k, (x, y)) in a.iter().zip(b).enumerate() {
-                if dtype_tag(x) != dtype_tag(y) || bits(x) != bits(y) {
+                if x.dtype() != y.dtype() || bits(x) != bits(y) {
                     return Err(format!(
                         "output {k} differs with and without passes:\n  with:    {x:?}\n  without: {y:?}"
                     ));

@@ -43,7 +43,7 @@ fn every_reduction_state_holds_the_bytes_the_model_records() {
     // Uniform chunks (every block full), so every task's value is its stage's largest.
     let x = Array::random_uniform(&[40, 30, 8], &[10, 10, 4], 3).unwrap();
     let ops = ReduceOp::EVERY_KIND;
-    for dtype in [DType::F64, DType::F32, DType::I32, DType::U8] {
+    for dtype in DType::ALL {
         let xt = x.astype(dtype).unwrap();
         for op in ops {
             let arg = matches!(op, ReduceOp::ArgMin | ReduceOp::ArgMax);

@@ -2,7 +2,9 @@
 //! `tests/fixtures/reference/make_reference.py` (keep the expressions in sync). Every
 //! expression is evaluated with its inputs loaded by `Array::from_npy` under three
 //! chunkings (one block; small regular chunks; ragged explicit chunks) and compared with
-//! NumPy's output: f64 to 1e-12 relative, integers exactly.
+//! NumPy's output: f64 to 1e-12 relative, integers exactly. The `int_*` fixtures cover the
+//! integer types int8, int16, uint16, uint32 and uint64: wrapping arithmetic, mixed-type
+//! promotion, sums (to int64 / uint64), casts.
 
 use chunkwise::npy::read_npy;
 use chunkwise::{Array, DType, DynArray, SliceArg};
@@ -85,17 +87,9 @@ fn compare(name: &str, k: usize, got: &DynArray, want: &DynArray) {
                 );
             }
         }
-        DType::I64 => assert_eq!(
-            got.as_typed::<i64>(),
-            want.as_typed::<i64>(),
-            "{name} (chunking {k})"
-        ),
-        DType::Bool => assert_eq!(
-            got.as_typed::<bool>(),
-            want.as_typed::<bool>(),
-            "{name} (chunking {k})"
-        ),
-        other => panic!("unexpected fixture dtype {other}"),
+        DType::F32 => panic!("unexpected fixture dtype f32"),
+        // bool and every integer type: exactly
+        _ => assert_eq!(got, want, "{name} (chunking {k})"),
     }
 }
 
@@ -283,5 +277,97 @@ fn astype_float_to_int_truncates() {
             .astype(DType::F64)
             .unwrap()
             / 2.0
+    });
+}
+
+#[test]
+fn small_and_unsigned_integers_wrap_like_numpy() {
+    check(fixture!("out_int_wrap_i8"), |ld| {
+        let i8 = ld(fixture!("in_int_i8"));
+        &i8 * 3 + &i8
+    });
+    check(fixture!("out_int_wrap_u16"), |ld| {
+        ld(fixture!("in_int_u16")) * 3 + 1
+    });
+    check(fixture!("out_int_wrap_u64"), |ld| {
+        let u64 = ld(fixture!("in_int_u64"));
+        &u64 * &u64 + &u64
+    });
+    check(fixture!("out_int_wrap_i16_neg"), |ld| {
+        -ld(fixture!("in_int_i16")) - 1
+    });
+}
+
+#[test]
+fn mixed_integer_types_promote_like_numpy() {
+    check(fixture!("out_int_mixed_i8_u16"), |ld| {
+        ld(fixture!("in_int_i8")) + ld(fixture!("in_int_u16"))
+    });
+    check(fixture!("out_int_mixed_i16_u32"), |ld| {
+        ld(fixture!("in_int_u32")) - ld(fixture!("in_int_i16"))
+    });
+    check(fixture!("out_int_mixed_u64_i8"), |ld| {
+        ld(fixture!("in_int_u64")) + ld(fixture!("in_int_i8"))
+    });
+    check(fixture!("out_int_mixed_u16_u32"), |ld| {
+        ld(fixture!("in_int_u16")) * ld(fixture!("in_int_u32"))
+    });
+    check(fixture!("out_int_truediv_u16_i8"), |ld| {
+        ld(fixture!("in_int_u16")) / ld(fixture!("in_int_i8"))
+    });
+    // i16 // i8 + i16 % i8, with a zero divisor
+    check(fixture!("out_int_floordiv_i16_i8"), |ld| {
+        let (a, b) = (ld(fixture!("in_int_i16")), ld(fixture!("in_int_i8")));
+        a.floor_div(&b).unwrap() + &a % &b
+    });
+}
+
+#[test]
+fn integer_reductions_follow_numpy() {
+    check(fixture!("out_int_sum_i8"), |ld| {
+        ld(fixture!("in_int_i8")).sum(Some(&[1]), false).unwrap()
+    });
+    check(fixture!("out_int_sum_u16"), |ld| {
+        ld(fixture!("in_int_u16")).sum(Some(&[0]), false).unwrap()
+    });
+    check(fixture!("out_int_prod_u32"), |ld| {
+        ld(fixture!("in_int_u32")).prod(Some(&[1]), false).unwrap()
+    });
+    check(fixture!("out_int_sum_u64"), |ld| {
+        ld(fixture!("in_int_u64")).sum(None, false).unwrap()
+    });
+    check(fixture!("out_int_mean_u64"), |ld| {
+        ld(fixture!("in_int_u64")).mean(Some(&[1]), false).unwrap()
+    });
+    check(fixture!("out_int_max_u64"), |ld| {
+        ld(fixture!("in_int_u64")).max(Some(&[1]), false).unwrap()
+    });
+    check(fixture!("out_int_min_i16"), |ld| {
+        ld(fixture!("in_int_i16")).min(Some(&[0]), false).unwrap()
+    });
+    check(fixture!("out_int_argmax_u32"), |ld| {
+        ld(fixture!("in_int_u32")).argmax(Some(1)).unwrap()
+    });
+}
+
+#[test]
+fn casts_between_integer_types_follow_numpy() {
+    check(fixture!("out_int_cast_fl_u8"), |ld| {
+        ld(fixture!("in_fl")).astype(DType::U8).unwrap()
+    });
+    check(fixture!("out_int_cast_fl_i16"), |ld| {
+        (ld(fixture!("in_fl")) * 1000.0).astype(DType::I16).unwrap()
+    });
+    check(fixture!("out_int_cast_i16_u8"), |ld| {
+        ld(fixture!("in_int_i16")).astype(DType::U8).unwrap()
+    });
+    check(fixture!("out_int_cast_u64_i8"), |ld| {
+        ld(fixture!("in_int_u64")).astype(DType::I8).unwrap()
+    });
+    check(fixture!("out_int_cast_i8_u64"), |ld| {
+        ld(fixture!("in_int_i8")).astype(DType::U64).unwrap()
+    });
+    check(fixture!("out_int_cast_u32_f64"), |ld| {
+        ld(fixture!("in_int_u32")).astype(DType::F64).unwrap()
     });
 }

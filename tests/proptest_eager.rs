@@ -202,6 +202,9 @@ enum Expr {
     CmpS(Cop, Box<Expr>, Sc),
     Where(Box<Expr>, Box<Expr>, Box<Expr>),
     Cast(Box<Expr>, Ty),
+    /// `a.astype(dt).astype(int64)`: an integer round trip through the integer type `dt`
+    /// (values wrap into its range), so every integer type's casts are exercised.
+    Wrap(Box<Expr>, DType),
     Red(Rop, Box<Expr>, Option<Vec<isize>>, bool),
     /// argmax (`true`) / argmin over an axis or everything.
     Arg(bool, Box<Expr>, Option<isize>),
@@ -228,6 +231,7 @@ impl Expr {
             | Expr::Un(_, a)
             | Expr::CmpS(_, a, _)
             | Expr::Cast(a, _)
+            | Expr::Wrap(a, _)
             | Expr::Arg(_, a, _)
             | Expr::Slice(a, _)
             | Expr::Rechunk(a, _)
@@ -278,7 +282,7 @@ impl Expr {
                 Rop::Min | Rop::Max => a.ty(leaves)?,
                 Rop::Any | Rop::All => Ty::B,
             },
-            Expr::Arg(..) => Ty::I,
+            Expr::Arg(..) | Expr::Wrap(..) => Ty::I,
             Expr::Slice(a, _) | Expr::Rechunk(a, _) | Expr::Transpose(a, _) => a.ty(leaves)?,
             Expr::MatMul(a, b) => a.ty(leaves)?.max(b.ty(leaves)?),
         })
@@ -759,7 +763,20 @@ impl Gen {
             Ty::I => self.t.pick(&[Ty::F, Ty::B]),
             Ty::B => self.t.pick(&[Ty::F, Ty::I]),
         };
-        Some(Expr::Cast(self.sub_in(true, from, shape, d, true), ty))
+        let x = self.sub_in(true, from, shape, d, true);
+        if ty == Ty::I && self.t.chance(50) {
+            let via = self.t.pick(&[
+                DType::I8,
+                DType::U8,
+                DType::I16,
+                DType::U16,
+                DType::I32,
+                DType::U32,
+                DType::U64,
+            ]);
+            return Some(Expr::Wrap(x, via));
+        }
+        Some(Expr::Cast(x, ty))
     }
 
     fn gen_cmp(&mut self, shape: &[usize], d: u32) -> Option<Expr> {
@@ -1232,6 +1249,27 @@ impl Val {
             Val::I(a) => a.clone(),
             Val::B(a) => a.mapv(|v| v as i64),
         }
+    }
+    /// The round trip through the integer type `dt` and back to i64 (NumPy astype: floats
+    /// truncate toward zero; into `u64`, non-negative floats convert as `u64`, saturating;
+    /// integers keep their low bits).
+    fn wrap(&self, dt: DType) -> ArrayD<i64> {
+        let bits = match self {
+            Val::F(a, _) if dt == DType::U64 => {
+                a.mapv(|v| if v >= 0.0 { v as u64 as i64 } else { v as i64 })
+            }
+            other => other.int(),
+        };
+        bits.mapv(|v| match dt {
+            DType::I8 => v as i8 as i64,
+            DType::U8 => v as u8 as i64,
+            DType::I16 => v as i16 as i64,
+            DType::U16 => v as u16 as i64,
+            DType::I32 => v as i32 as i64,
+            DType::U32 => v as u32 as i64,
+            DType::U64 | DType::I64 => v,
+            other => unreachable!("{other} is not an integer type"),
+        })
     }
     fn boolean(&self) -> ArrayD<bool> {
         match self {
@@ -1869,6 +1907,7 @@ fn eval(e: &Expr, leaves: &[Leaf]) -> Val {
         Expr::CmpS(op, a, s) => eval_cmp(*op, &eval(a, leaves), &s.val()),
         Expr::Where(c, a, b) => eval_where(&eval(c, leaves), &eval(a, leaves), &eval(b, leaves)),
         Expr::Cast(a, t) => eval(a, leaves).cast(*t),
+        Expr::Wrap(a, dt) => Val::I(eval(a, leaves).wrap(*dt)),
         Expr::Red(op, a, axes, keep) => eval_red(*op, &eval(a, leaves), axes, *keep),
         Expr::Arg(max, a, axis) => eval_arg(*max, &eval(a, leaves), *axis),
         Expr::Slice(a, args) => {
@@ -2014,6 +2053,7 @@ fn build(e: &Expr, leaves: &[Array], variant: usize) -> R<Array> {
         }
         Expr::Where(c, x, y) => Array::where_(&b(c)?, &b(x)?, &b(y)?)?,
         Expr::Cast(x, t) => b(x)?.astype(dtype(*t))?,
+        Expr::Wrap(x, dt) => b(x)?.astype(*dt)?.astype(DType::I64)?,
         Expr::Red(op, x, axes, keep) => {
             let x = b(x)?;
             let ax = axes.as_deref();

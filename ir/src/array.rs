@@ -33,20 +33,31 @@ macro_rules! element {
         }
     )*};
 }
-element!(bool => Bool, u8 => U8, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+element!(bool => Bool, i8 => I8, u8 => U8, i16 => I16, u16 => U16, i32 => I32, u32 => U32,
+    i64 => I64, u64 => U64, f32 => F32, f64 => F64);
 
-/// An n-dimensional array of any of the six element types, shared by reference counting
+/// An n-dimensional array of any of the element types, shared by reference counting
 /// (cloning is O(1); views such as transposes share the data).
 #[derive(Clone, Debug, PartialEq)]
 pub enum DynArray {
     /// bool elements.
     Bool(ArcArray<bool, IxDyn>),
+    /// i8 elements.
+    I8(ArcArray<i8, IxDyn>),
     /// u8 elements.
     U8(ArcArray<u8, IxDyn>),
+    /// i16 elements.
+    I16(ArcArray<i16, IxDyn>),
+    /// u16 elements.
+    U16(ArcArray<u16, IxDyn>),
     /// i32 elements.
     I32(ArcArray<i32, IxDyn>),
+    /// u32 elements.
+    U32(ArcArray<u32, IxDyn>),
     /// i64 elements.
     I64(ArcArray<i64, IxDyn>),
+    /// u64 elements.
+    U64(ArcArray<u64, IxDyn>),
     /// f32 elements.
     F32(ArcArray<f32, IxDyn>),
     /// f64 elements.
@@ -59,9 +70,14 @@ macro_rules! with_array {
     ($arr:expr, $a:ident => $body:expr) => {
         match $arr {
             $crate::DynArray::Bool($a) => $body,
+            $crate::DynArray::I8($a) => $body,
             $crate::DynArray::U8($a) => $body,
+            $crate::DynArray::I16($a) => $body,
+            $crate::DynArray::U16($a) => $body,
             $crate::DynArray::I32($a) => $body,
+            $crate::DynArray::U32($a) => $body,
             $crate::DynArray::I64($a) => $body,
+            $crate::DynArray::U64($a) => $body,
             $crate::DynArray::F32($a) => $body,
             $crate::DynArray::F64($a) => $body,
         }
@@ -69,24 +85,50 @@ macro_rules! with_array {
 }
 
 /// Runs `$body` with the type alias `$t` set to the Rust element type of a [`DType`].
+///
+/// With a last argument `bool => $other`, a `bool` dtype gives `$other` instead (for kernels
+/// that have no `bool` version, such as contractions).
 #[macro_export]
 macro_rules! with_dtype {
     ($dtype:expr, $t:ident => $body:expr) => {
+        $crate::with_dtype!($dtype, $t => $body, bool => {
+            type $t = bool;
+            $body
+        })
+    };
+    ($dtype:expr, $t:ident => $body:expr, bool => $other:expr) => {
         match $dtype {
-            $crate::DType::Bool => {
-                type $t = bool;
+            $crate::DType::Bool => $other,
+            $crate::DType::I8 => {
+                type $t = i8;
                 $body
             }
             $crate::DType::U8 => {
                 type $t = u8;
                 $body
             }
+            $crate::DType::I16 => {
+                type $t = i16;
+                $body
+            }
+            $crate::DType::U16 => {
+                type $t = u16;
+                $body
+            }
             $crate::DType::I32 => {
                 type $t = i32;
                 $body
             }
+            $crate::DType::U32 => {
+                type $t = u32;
+                $body
+            }
             $crate::DType::I64 => {
                 type $t = i64;
+                $body
+            }
+            $crate::DType::U64 => {
+                type $t = u64;
                 $body
             }
             $crate::DType::F32 => {
@@ -99,6 +141,11 @@ macro_rules! with_dtype {
             }
         }
     };
+}
+
+/// The dtype of a typed array (for [`DynArray::dtype`]).
+fn element_dtype<T: Element>(_: &ArcArray<T, IxDyn>) -> DType {
+    T::DTYPE
 }
 
 impl DynArray {
@@ -114,14 +161,7 @@ impl DynArray {
 
     /// The element type.
     pub fn dtype(&self) -> DType {
-        match self {
-            DynArray::Bool(_) => DType::Bool,
-            DynArray::U8(_) => DType::U8,
-            DynArray::I32(_) => DType::I32,
-            DynArray::I64(_) => DType::I64,
-            DynArray::F32(_) => DType::F32,
-            DynArray::F64(_) => DType::F64,
-        }
+        with_array!(self, a => element_dtype(a))
     }
 
     /// The shape.

@@ -1,36 +1,66 @@
 //! Element types and the promotion rules between them.
 //!
-//! chunkwise has six element types. Binary operations between arrays promote both
-//! operands to a common type, following NumPy's `result_type` for these types:
+//! chunkwise has the eleven real element types of the Python Array API standard (2023.12):
+//! `bool`, the signed integers `i8`, `i16`, `i32`, `i64`, the unsigned integers `u8`,
+//! `u16`, `u32`, `u64`, and the floats `f32`, `f64` (complex types are not supported yet).
+//! Binary operations between arrays promote both operands to a common type, NumPy 2's
+//! `result_type` (checked pairwise against NumPy in this module's tests):
 //!
-//! | `a` \ `b` | bool | u8  | i32 | i64 | f32 | f64 |
-//! |-----------|------|-----|-----|-----|-----|-----|
-//! | **bool**  | bool | u8  | i32 | i64 | f32 | f64 |
-//! | **u8**    | u8   | u8  | i32 | i64 | f32 | f64 |
-//! | **i32**   | i32  | i32 | i32 | i64 | f64 | f64 |
-//! | **i64**   | i64  | i64 | i64 | i64 | f64 | f64 |
-//! | **f32**   | f32  | f32 | f64 | f64 | f32 | f64 |
-//! | **f64**   | f64  | f64 | f64 | f64 | f64 | f64 |
+//! | `a` \ `b` | bool | i8   | u8   | i16  | u16  | i32  | u32  | i64  | u64  | f32  | f64  |
+//! |-----------|------|------|------|------|------|------|------|------|------|------|------|
+//! | **bool**  | bool | i8   | u8   | i16  | u16  | i32  | u32  | i64  | u64  | f32  | f64  |
+//! | **i8**    | i8   | i8   | i16  | i16  | i32  | i32  | i64  | i64  | f64  | f32  | f64  |
+//! | **u8**    | u8   | i16  | u8   | i16  | u16  | i32  | u32  | i64  | u64  | f32  | f64  |
+//! | **i16**   | i16  | i16  | i16  | i16  | i32  | i32  | i64  | i64  | f64  | f32  | f64  |
+//! | **u16**   | u16  | i32  | u16  | i32  | u16  | i32  | u32  | i64  | u64  | f32  | f64  |
+//! | **i32**   | i32  | i32  | i32  | i32  | i32  | i32  | i64  | i64  | f64  | f64  | f64  |
+//! | **u32**   | u32  | i64  | u32  | i64  | u32  | i64  | u32  | i64  | u64  | f64  | f64  |
+//! | **i64**   | i64  | i64  | i64  | i64  | i64  | i64  | i64  | i64  | f64  | f64  | f64  |
+//! | **u64**   | u64  | f64  | u64  | f64  | u64  | f64  | u64  | f64  | u64  | f64  | f64  |
+//! | **f32**   | f32  | f32  | f32  | f32  | f32  | f64  | f64  | f64  | f64  | f32  | f64  |
+//! | **f64**   | f64  | f64  | f64  | f64  | f64  | f64  | f64  | f64  | f64  | f64  | f64  |
+//!
+//! Within one kind this is the standard's table: two signed or two unsigned integers give
+//! the larger, a signed and an unsigned integer the smallest signed type holding both
+//! (`u8` with `i8` is `i16`, `u32` with `i32` is `i64`), two floats the larger. Where the
+//! standard leaves the result unspecified chunkwise follows NumPy: `u64` with any signed
+//! integer gives `f64`, and an integer with a float gives `f32` for `i8`, `u8`, `i16`, `u16`
+//! with `f32` and `f64` otherwise (the smallest float holding every value of both, as far as
+//! `f32` can; `i32`, `u32`, `i64`, `u64` with `f32` give `f64`). `bool` with any type gives
+//! that type.
 //!
 //! A Rust scalar combined with an array is *weak* (NumPy's NEP 50): it takes the array's
 //! type when its kind (bool < integer < float) is not higher, so `f32_array + 1.5` stays `f32`
-//! and `i32_array * 2` stays `i32`; `i32_array + 0.5` becomes `f64`. See [`DType::promote_scalar`].
+//! and `i8_array * 2` stays `i8`; `i32_array + 0.5` becomes `f64`. See [`DType::promote_scalar`].
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The element type of an array.
+///
+/// The order of the variants is NumPy's order of its type codes (`?bBhHiIlLfd`):
+/// bool, then the integers by size (signed before unsigned), then the floats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DType {
     /// Booleans (one byte each).
     Bool,
+    /// Signed 8-bit integers.
+    I8,
     /// Unsigned 8-bit integers.
     U8,
+    /// Signed 16-bit integers.
+    I16,
+    /// Unsigned 16-bit integers.
+    U16,
     /// Signed 32-bit integers.
     I32,
+    /// Unsigned 32-bit integers.
+    U32,
     /// Signed 64-bit integers.
     I64,
+    /// Unsigned 64-bit integers.
+    U64,
     /// 32-bit IEEE floats.
     F32,
     /// 64-bit IEEE floats.
@@ -49,12 +79,17 @@ pub enum Kind {
 }
 
 impl DType {
-    /// All element types, in promotion order.
-    pub const ALL: [DType; 6] = [
+    /// All element types, in promotion order (the order of the variants).
+    pub const ALL: [DType; 11] = [
         DType::Bool,
+        DType::I8,
         DType::U8,
+        DType::I16,
+        DType::U16,
         DType::I32,
+        DType::U32,
         DType::I64,
+        DType::U64,
         DType::F32,
         DType::F64,
     ];
@@ -62,9 +97,10 @@ impl DType {
     /// Bytes per element.
     pub fn size(self) -> usize {
         match self {
-            DType::Bool | DType::U8 => 1,
-            DType::I32 | DType::F32 => 4,
-            DType::I64 | DType::F64 => 8,
+            DType::Bool | DType::I8 | DType::U8 => 1,
+            DType::I16 | DType::U16 => 2,
+            DType::I32 | DType::U32 | DType::F32 => 4,
+            DType::I64 | DType::U64 | DType::F64 => 8,
         }
     }
 
@@ -72,14 +108,19 @@ impl DType {
     pub fn kind(self) -> Kind {
         match self {
             DType::Bool => Kind::Bool,
-            DType::U8 | DType::I32 | DType::I64 => Kind::Int,
             DType::F32 | DType::F64 => Kind::Float,
+            _ => Kind::Int,
         }
     }
 
     /// Whether this is a float type.
     pub fn is_float(self) -> bool {
         self.kind() == Kind::Float
+    }
+
+    /// Whether this is an unsigned integer type.
+    pub fn is_unsigned(self) -> bool {
+        matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64)
     }
 
     /// The common type of two array types (see the module table).
@@ -89,6 +130,8 @@ impl DType {
     /// assert_eq!(DType::I32.promote(DType::F32), DType::F64);
     /// assert_eq!(DType::U8.promote(DType::F32), DType::F32);
     /// assert_eq!(DType::Bool.promote(DType::I64), DType::I64);
+    /// assert_eq!(DType::U8.promote(DType::I8), DType::I16);
+    /// assert_eq!(DType::U64.promote(DType::I64), DType::F64);
     /// ```
     pub fn promote(self, other: DType) -> DType {
         use DType::*;
@@ -97,9 +140,27 @@ impl DType {
         } else {
             (other, self)
         };
-        match (a, b) {
-            (I32 | I64, F32) => F64,
-            _ => b,
+        match (a.kind(), b.kind()) {
+            // Equal types, bool with anything, two floats: the later type.
+            _ if a == b || a == Bool => b,
+            (Kind::Float, _) => b,
+            (Kind::Int, Kind::Float) if b == F32 && a.size() <= 2 => F32,
+            (Kind::Int, Kind::Float) => F64,
+            // Two integers of one signedness: the later (larger) type.
+            _ if a.is_unsigned() == b.is_unsigned() => b,
+            _ => {
+                let (u, s) = if a.is_unsigned() { (a, b) } else { (b, a) };
+                if s.size() > u.size() {
+                    s
+                } else {
+                    match u {
+                        U8 => I16,
+                        U16 => I32,
+                        U32 => I64,
+                        _ => F64,
+                    }
+                }
+            }
         }
     }
 
@@ -111,6 +172,7 @@ impl DType {
     /// use chunkwise_ir::{DType, Kind};
     /// assert_eq!(DType::F32.promote_scalar(Kind::Float), DType::F32);
     /// assert_eq!(DType::I32.promote_scalar(Kind::Float), DType::F64);
+    /// assert_eq!(DType::U16.promote_scalar(Kind::Int), DType::U16);
     /// assert_eq!(DType::Bool.promote_scalar(Kind::Int), DType::I64);
     /// ```
     pub fn promote_scalar(self, scalar: Kind) -> DType {
@@ -125,71 +187,144 @@ impl DType {
         }
     }
 
-    /// The float type that math functions (`exp`, `sqrt`, true division, mean) return for
-    /// this type: `f32` stays `f32`, `bool` and `u8` become `f32` (NumPy would use `f16`,
-    /// which chunkwise does not have), `i32` and `i64` become `f64`.
+    /// The float type that math functions (`exp`, `sqrt`, `arctan2`) return for this type:
+    /// floats keep their type, other types give their promotion with `f32` (NumPy's rule,
+    /// except that `bool`, `i8` and `u8` give `f32` where NumPy gives `f16`, which chunkwise
+    /// does not have): `f32` for `bool`, `i8`, `u8`, `i16`, `u16`; `f64` for `i32`, `u32`,
+    /// `i64`, `u64`. True division and mean of integers give `f64` instead (NumPy).
     pub fn float_result(self) -> DType {
-        match self {
-            DType::Bool | DType::U8 | DType::F32 => DType::F32,
-            DType::I32 | DType::I64 | DType::F64 => DType::F64,
+        if self.is_float() {
+            self
+        } else {
+            self.promote(DType::F32)
         }
     }
 
-    /// The NumPy type string (`"<f8"`, `"|b1"`, ...) of this type in little-endian order.
+    /// The short name (`"i8"`, `"u16"`, `"f64"`, `"bool"`; what [`fmt::Display`] and serde
+    /// write) and the Array API / NumPy name (`"int8"`, `"uint16"`, `"float64"`, `"bool"`;
+    /// [`DType::name`]).
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            DType::Bool => ("bool", "bool"),
+            DType::I8 => ("i8", "int8"),
+            DType::U8 => ("u8", "uint8"),
+            DType::I16 => ("i16", "int16"),
+            DType::U16 => ("u16", "uint16"),
+            DType::I32 => ("i32", "int32"),
+            DType::U32 => ("u32", "uint32"),
+            DType::I64 => ("i64", "int64"),
+            DType::U64 => ("u64", "uint64"),
+            DType::F32 => ("f32", "float32"),
+            DType::F64 => ("f64", "float64"),
+        }
+    }
+
+    /// The name of this type in the Array API standard and NumPy (`"int8"`, `"uint64"`,
+    /// `"float32"`, `"bool"`), which is also the Zarr V3 `data_type` name.
+    pub fn name(self) -> &'static str {
+        self.names().1
+    }
+
+    /// The NumPy type string (`"<f8"`, `"|b1"`, `"|i1"`, `"<u2"`, ...) of this type in
+    /// little-endian order (also the Zarr V2 `dtype`).
     pub fn numpy_str(self) -> &'static str {
         match self {
             DType::Bool => "|b1",
+            DType::I8 => "|i1",
             DType::U8 => "|u1",
+            DType::I16 => "<i2",
+            DType::U16 => "<u2",
             DType::I32 => "<i4",
+            DType::U32 => "<u4",
             DType::I64 => "<i8",
+            DType::U64 => "<u8",
             DType::F32 => "<f4",
             DType::F64 => "<f8",
         }
     }
 
-    /// Parses a name such as `"f64"`, `"float64"`, `"int32"`, `"uint8"` or `"bool"`.
+    /// Parses a short name such as `"f64"`, `"i8"`, `"u16"` or an Array API name such as
+    /// `"float64"`, `"int8"`, `"uint16"`; `"bool"` is both.
+    ///
+    /// ```
+    /// use chunkwise_ir::DType;
+    /// assert_eq!(DType::parse("uint32"), Some(DType::U32));
+    /// assert_eq!(DType::parse("i16"), Some(DType::I16));
+    /// assert_eq!(DType::parse("complex64"), None);
+    /// ```
     pub fn parse(name: &str) -> Option<DType> {
-        Some(match name {
-            "bool" => DType::Bool,
-            "u8" | "uint8" => DType::U8,
-            "i32" | "int32" => DType::I32,
-            "i64" | "int64" => DType::I64,
-            "f32" | "float32" => DType::F32,
-            "f64" | "float64" => DType::F64,
-            _ => return None,
+        DType::ALL.into_iter().find(|d| {
+            let (short, long) = d.names();
+            name == short || name == long
         })
     }
 }
 
 impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            DType::Bool => "bool",
-            DType::U8 => "u8",
-            DType::I32 => "i32",
-            DType::I64 => "i64",
-            DType::F32 => "f32",
-            DType::F64 => "f64",
-        })
+        f.write_str(self.names().0)
     }
 }
 
-/// A scalar value of one of the six element types.
+/// The integer that a float converts to on the way to the integer type `to`, as the bits of
+/// an `i64` (the target then keeps the low bits, so values wrap as integer casts do):
+/// truncation toward zero, saturating at the limits of `i64` (of `u64` when `to` is `u64`),
+/// NaN giving 0 (Rust `as`). In the range of `to` this is NumPy's `astype`; negative values
+/// cast to unsigned types wrap (`-1.7` to `u8` is `255`) as NumPy's do on x86-64. Beyond the
+/// range of the target NumPy's C casts are undefined behaviour (x86-64 gives the "integer
+/// indefinite" value, `i64::MIN` for `i64`), chunkwise's are this rule.
+pub fn float_to_int_bits(v: f64, to: DType) -> i64 {
+    if to == DType::U64 && v >= 0.0 {
+        v as u64 as i64
+    } else {
+        v as i64
+    }
+}
+
+/// A scalar value of one of the element types.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "dtype", content = "value", rename_all = "lowercase")]
 pub enum Scalar {
     /// A bool.
     Bool(bool),
+    /// An i8.
+    I8(i8),
     /// A u8.
     U8(u8),
+    /// An i16.
+    I16(i16),
+    /// A u16.
+    U16(u16),
     /// An i32.
     I32(i32),
+    /// A u32.
+    U32(u32),
     /// An i64.
     I64(i64),
+    /// A u64.
+    U64(u64),
     /// An f32.
     F32(f32),
     /// An f64.
     F64(f64),
+}
+
+/// Runs `$body` with `$v` bound to the value of an integer [`Scalar`] converted with `as`
+/// to `$to`; the other variants give `$other`.
+macro_rules! int_scalar_as {
+    ($s:expr, $v:ident => $to:ty, $other:expr) => {
+        match $s {
+            Scalar::I8($v) => $v as $to,
+            Scalar::U8($v) => $v as $to,
+            Scalar::I16($v) => $v as $to,
+            Scalar::U16($v) => $v as $to,
+            Scalar::I32($v) => $v as $to,
+            Scalar::U32($v) => $v as $to,
+            Scalar::I64($v) => $v as $to,
+            Scalar::U64($v) => $v as $to,
+            _ => $other,
+        }
+    };
 }
 
 impl Scalar {
@@ -197,51 +332,58 @@ impl Scalar {
     pub fn dtype(self) -> DType {
         match self {
             Scalar::Bool(_) => DType::Bool,
+            Scalar::I8(_) => DType::I8,
             Scalar::U8(_) => DType::U8,
+            Scalar::I16(_) => DType::I16,
+            Scalar::U16(_) => DType::U16,
             Scalar::I32(_) => DType::I32,
+            Scalar::U32(_) => DType::U32,
             Scalar::I64(_) => DType::I64,
+            Scalar::U64(_) => DType::U64,
             Scalar::F32(_) => DType::F32,
             Scalar::F64(_) => DType::F64,
         }
     }
 
-    /// The value as f64 (exact for every type but large i64).
+    /// The value as f64 (exact for every type but large i64 and u64).
     pub fn as_f64(self) -> f64 {
         match self {
             Scalar::Bool(v) => v as u8 as f64,
-            Scalar::U8(v) => v as f64,
-            Scalar::I32(v) => v as f64,
-            Scalar::I64(v) => v as f64,
             Scalar::F32(v) => v as f64,
             Scalar::F64(v) => v,
+            int => int_scalar_as!(int, v => f64, unreachable!("integer scalars are matched")),
         }
     }
 
-    /// The value as i64 (floats truncate toward zero, saturating, NaN to 0: Rust `as`).
+    /// The value as i64 (floats truncate toward zero, saturating, NaN to 0: Rust `as`; a
+    /// u64 above `i64::MAX` keeps its bits, so it wraps to a negative value).
     pub fn as_i64(self) -> i64 {
         match self {
             Scalar::Bool(v) => v as i64,
-            Scalar::U8(v) => v as i64,
-            Scalar::I32(v) => v as i64,
-            Scalar::I64(v) => v,
             Scalar::F32(v) => v as i64,
             Scalar::F64(v) => v as i64,
+            int => int_scalar_as!(int, v => i64, unreachable!("integer scalars are matched")),
         }
     }
 
-    /// Converts to `dtype` with NumPy's `astype` semantics for these types
-    /// (integers wrap, floats to integers truncate, anything nonzero is `true`).
+    /// Converts to `dtype` with NumPy's `astype` semantics (integers wrap, floats to
+    /// integers truncate as [`float_to_int_bits`] says, anything nonzero is `true`).
     pub fn cast(self, dtype: DType) -> Scalar {
-        let truthy = match self {
-            Scalar::F32(v) => v != 0.0,
-            Scalar::F64(v) => v != 0.0,
-            other => other.as_i64() != 0,
+        let (truthy, bits) = match self {
+            Scalar::F32(v) => (v != 0.0, float_to_int_bits(v as f64, dtype)),
+            Scalar::F64(v) => (v != 0.0, float_to_int_bits(v, dtype)),
+            other => (other.as_i64() != 0, other.as_i64()),
         };
         match dtype {
             DType::Bool => Scalar::Bool(truthy),
-            DType::U8 => Scalar::U8(self.as_i64() as u8),
-            DType::I32 => Scalar::I32(self.as_i64() as i32),
-            DType::I64 => Scalar::I64(self.as_i64()),
+            DType::I8 => Scalar::I8(bits as i8),
+            DType::U8 => Scalar::U8(bits as u8),
+            DType::I16 => Scalar::I16(bits as i16),
+            DType::U16 => Scalar::U16(bits as u16),
+            DType::I32 => Scalar::I32(bits as i32),
+            DType::U32 => Scalar::U32(bits as u32),
+            DType::I64 => Scalar::I64(bits),
+            DType::U64 => Scalar::U64(bits as u64),
             DType::F32 => Scalar::F32(self.as_f64() as f32),
             DType::F64 => Scalar::F64(self.as_f64()),
         }
@@ -258,14 +400,20 @@ impl Scalar {
 }
 
 impl fmt::Display for Scalar {
+    /// `i64` values plainly, `f64` values in Rust's round-trip form, the other types with
+    /// their type as a suffix (`3u8`, `-1i16`, `0.5f32`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Scalar::Bool(v) => write!(f, "{v}"),
-            Scalar::U8(v) => write!(f, "{v}u8"),
-            Scalar::I32(v) => write!(f, "{v}i32"),
             Scalar::I64(v) => write!(f, "{v}"),
             Scalar::F32(v) => write!(f, "{v:?}f32"),
             Scalar::F64(v) => write!(f, "{v:?}"),
+            int => write!(
+                f,
+                "{}{}",
+                int_scalar_as!(*int, v => i128, unreachable!("integer scalars are matched")),
+                int.dtype()
+            ),
         }
     }
 }
@@ -277,7 +425,8 @@ macro_rules! scalar_from {
         }
     )*};
 }
-scalar_from!(bool => Bool, u8 => U8, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+scalar_from!(bool => Bool, i8 => I8, u8 => U8, i16 => I16, u16 => U16, i32 => I32, u32 => U32,
+    i64 => I64, u64 => U64, f32 => F32, f64 => F64);
 
 #[cfg(test)]
 mod tests {
@@ -286,14 +435,29 @@ mod tests {
     #[test]
     fn promotion_is_symmetric_and_matches_numpy() {
         use DType::*;
-        // Rows of NumPy's np.result_type for the six types (checked with NumPy 2).
+        // np.result_type(a, b) for every pair, rows and columns in DType::ALL order,
+        // printed with NumPy 2.4.6 by:
+        //
+        //     import numpy as np
+        //     names = ["bool", "int8", "uint8", "int16", "uint16", "int32", "uint32",
+        //              "int64", "uint64", "float32", "float64"]
+        //     def s(n):
+        //         return "Bool" if n == "bool" else (
+        //             "U" if n.startswith("u") else n[0].upper()) + n.lstrip("uintfloat")
+        //     for a in names:
+        //         print("[" + ", ".join(s(str(np.result_type(a, b))) for b in names) + "],")
         let expect = [
-            [Bool, U8, I32, I64, F32, F64],
-            [U8, U8, I32, I64, F32, F64],
-            [I32, I32, I32, I64, F64, F64],
-            [I64, I64, I64, I64, F64, F64],
-            [F32, F32, F64, F64, F32, F64],
-            [F64, F64, F64, F64, F64, F64],
+            [Bool, I8, U8, I16, U16, I32, U32, I64, U64, F32, F64],
+            [I8, I8, I16, I16, I32, I32, I64, I64, F64, F32, F64],
+            [U8, I16, U8, I16, U16, I32, U32, I64, U64, F32, F64],
+            [I16, I16, I16, I16, I32, I32, I64, I64, F64, F32, F64],
+            [U16, I32, U16, I32, U16, I32, U32, I64, U64, F32, F64],
+            [I32, I32, I32, I32, I32, I32, I64, I64, F64, F64, F64],
+            [U32, I64, U32, I64, U32, I64, U32, I64, U64, F64, F64],
+            [I64, I64, I64, I64, I64, I64, I64, I64, F64, F64, F64],
+            [U64, F64, U64, F64, U64, F64, U64, F64, U64, F64, F64],
+            [F32, F32, F32, F32, F32, F64, F64, F64, F64, F32, F64],
+            [F64, F64, F64, F64, F64, F64, F64, F64, F64, F64, F64],
         ];
         for (i, a) in DType::ALL.iter().enumerate() {
             for (j, b) in DType::ALL.iter().enumerate() {
@@ -304,10 +468,74 @@ mod tests {
     }
 
     #[test]
+    fn names_round_trip() {
+        for d in DType::ALL {
+            assert_eq!(DType::parse(&d.to_string()), Some(d));
+            assert_eq!(DType::parse(d.name()), Some(d));
+            let json = serde_json::to_string(&d).unwrap();
+            assert_eq!(json, format!("\"{d}\""));
+            assert_eq!(serde_json::from_str::<DType>(&json).unwrap(), d);
+            let s = Scalar::I64(1).cast(d);
+            assert_eq!(s.dtype(), d);
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(serde_json::from_str::<Scalar>(&json).unwrap(), s, "{json}");
+            assert_eq!(d.numpy_str().len(), 3);
+            assert_eq!(d.numpy_str().as_bytes()[2], b'0' + d.size() as u8);
+        }
+        assert_eq!(Scalar::I16(-3).to_string(), "-3i16");
+        assert_eq!(Scalar::U64(u64::MAX).to_string(), "18446744073709551615u64");
+    }
+
+    #[test]
+    fn float_results_follow_numpy_without_f16() {
+        use DType::*;
+        for (d, f) in [
+            (Bool, F32),
+            (I8, F32),
+            (U8, F32),
+            (I16, F32),
+            (U16, F32),
+            (I32, F64),
+            (U32, F64),
+            (I64, F64),
+            (U64, F64),
+            (F32, F32),
+            (F64, F64),
+        ] {
+            assert_eq!(d.float_result(), f, "{d}");
+        }
+    }
+
+    #[test]
     fn casts_follow_numpy() {
         assert_eq!(Scalar::F64(-1.7).cast(DType::I32), Scalar::I32(-1));
         assert_eq!(Scalar::I64(300).cast(DType::U8), Scalar::U8(44));
         assert_eq!(Scalar::F32(0.5).cast(DType::Bool), Scalar::Bool(true));
         assert_eq!(Scalar::Bool(true).cast(DType::F64), Scalar::F64(1.0));
+        // NumPy 2 on x86-64: np.array(x).astype(t) for these in-range or wrapping cases.
+        assert_eq!(Scalar::I64(200).cast(DType::I8), Scalar::I8(-56));
+        assert_eq!(Scalar::I64(-1).cast(DType::U16), Scalar::U16(65535));
+        assert_eq!(Scalar::I64(70000).cast(DType::I16), Scalar::I16(4464));
+        assert_eq!(Scalar::I64(-1).cast(DType::U32), Scalar::U32(u32::MAX));
+        assert_eq!(Scalar::I64(-1).cast(DType::U64), Scalar::U64(u64::MAX));
+        assert_eq!(Scalar::U64(u64::MAX).cast(DType::I64), Scalar::I64(-1));
+        assert_eq!(
+            Scalar::U64(u64::MAX).cast(DType::F64),
+            Scalar::F64(1.8446744073709552e19)
+        );
+        assert_eq!(Scalar::F64(-1.7).cast(DType::U8), Scalar::U8(255));
+        assert_eq!(Scalar::F64(-129.0).cast(DType::U16), Scalar::U16(65407));
+        assert_eq!(
+            Scalar::F64(-1e10).cast(DType::U64),
+            Scalar::U64(18446744063709551616)
+        );
+        assert_eq!(
+            Scalar::F64(1e19).cast(DType::U64),
+            Scalar::U64(10_000_000_000_000_000_000)
+        );
+        assert_eq!(Scalar::F64(2.9).cast(DType::U32), Scalar::U32(2));
+        // Out of the target's range: Rust `as` through i64 (NumPy's C casts are undefined).
+        assert_eq!(Scalar::F64(1e19).cast(DType::I64), Scalar::I64(i64::MAX));
+        assert_eq!(Scalar::F64(f64::NAN).cast(DType::U64), Scalar::U64(0));
     }
 }

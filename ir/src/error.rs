@@ -22,7 +22,10 @@ pub enum IrError {
     #[error("unsupported dtype: {0}")]
     UnsupportedDType(String),
     /// A dtype name that chunkwise does not know.
-    #[error("unknown dtype {0:?} (expected one of bool, u8, i32, i64, f32, f64)")]
+    #[error(
+        "unknown dtype {0:?} (expected one of bool, i8, u8, i16, u16, i32, u32, i64, u64, f32, \
+         f64, or the names int8, uint8, ..., float64)"
+    )]
     UnknownDType(String),
     /// A blockwise layer whose index notation is inconsistent.
     #[error("invalid blockwise layer: {0}")]

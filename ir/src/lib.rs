@@ -35,7 +35,9 @@ pub use array::{DynArray, Element};
 pub use dtype::{DType, Kind, Scalar};
 pub use error::IrError;
 pub use grid::{AxisChunks, ChunkGrid};
-pub use kernel::{lookup_kernel, register_kernel, KernelCall, NamedKernel};
+pub use kernel::{
+    lookup_kernel, register_kernel, register_reshaping_kernel, KernelCall, NamedKernel,
+};
 pub use layer::{
     topo_order, Blockwise, Distribution, Kernel, Layer, Meta, Node, NodeId, ReduceOp, Reduction,
     Sym, Window,

@@ -463,6 +463,8 @@ impl ProgramBuilder {
         use BinaryOp::*;
         let common = self.dtype(a).promote(self.dtype(b));
         let operand = match f {
+            // True division of integers (and bool) gives f64, as in NumPy.
+            Div if !common.is_float() => DType::F64,
             Div | Arctan2 => common.float_result(),
             And | Or | Xor if common.is_float() => {
                 return Err(IrError::UnsupportedDType(format!(

@@ -207,11 +207,10 @@ fn syms(s: &str) -> Result<Vec<u8>, IrError> {
 fn scalar_json(s: Scalar) -> Value {
     match s {
         Scalar::Bool(v) => Value::Bool(v),
-        Scalar::U8(v) => v.into(),
-        Scalar::I32(v) => v.into(),
-        Scalar::I64(v) => v.into(),
+        Scalar::U64(v) => v.into(),
         Scalar::F32(v) => float_json(v as f64),
         Scalar::F64(v) => float_json(v),
+        int => int.as_i64().into(),
     }
 }
 
@@ -236,6 +235,7 @@ fn scalar_from_json(v: &Value, dtype: DType) -> Result<Scalar, IrError> {
             "-inf" => f64::NEG_INFINITY,
             _ => return Err(bad()),
         }),
+        (Value::Number(n), DType::U64) => Scalar::U64(n.as_u64().ok_or_else(bad)?),
         (Value::Number(n), _) => {
             let i = n.as_i64().ok_or_else(bad)?;
             let s = Scalar::I64(i);

@@ -272,6 +272,57 @@ impl Array {
             kernel: Kernel::Named(k),
         })?))
     }
+
+    /// `f` applied to the aligned blocks of `inputs` (all of one shape and chunking), for
+    /// untyped and fallible functions: `f` receives the input blocks as [`DynArray`]s and
+    /// must return a block of the call's `shape` and of type `dtype`; an `Err` fails the
+    /// task with its message. This is what the Python `map_blocks` uses.
+    ///
+    /// ```
+    /// use chunkwise::{Array, DType, DynArray};
+    /// let x = Array::arange(0.0, 6.0, 1.0, 4).unwrap();
+    /// let y = Array::map_blocks_dyn(&[&x, &x], "product", DType::I64, |call| {
+    ///     let (a, b) = (call.inputs[0].as_typed::<i64>().ok_or("i64")?, call.inputs[1].as_typed::<i64>().ok_or("i64")?);
+    ///     Ok(DynArray::new((a * b).into_owned()))
+    /// }).unwrap();
+    /// assert_eq!(y.compute::<i64>().unwrap().into_raw_vec_and_offset().0, vec![0, 1, 4, 9, 16, 25]);
+    /// ```
+    pub fn map_blocks_dyn(
+        inputs: &[&Array],
+        name: &str,
+        dtype: DType,
+        f: impl Fn(&KernelCall<'_>) -> std::result::Result<DynArray, String>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<Array> {
+        let nodes = inputs
+            .iter()
+            .map(|a| a.node().cloned())
+            .collect::<Result<Vec<_>>>()?;
+        let first = nodes.first().ok_or_else(|| {
+            IrError::InvalidArgument("map_blocks needs at least one input".into())
+        })?;
+        if let Some(other) = nodes.iter().find(|n| n.meta().chunks != first.meta().chunks) {
+            return Err(IrError::InvalidChunks(format!(
+                "map_blocks inputs must have the same shape and chunks: {:?} and {:?} \
+                 (rechunk or broadcast them first)",
+                first.meta().shape(),
+                other.meta().shape()
+            ))
+            .into());
+        }
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let unique = format!("{name}-{}", COUNTER.fetch_add(1, Ordering::Relaxed));
+        let k = register_kernel(&unique, dtype, f);
+        let ind: Vec<Sym> = SYMS[..first.ndim()].to_vec();
+        Ok(Array::from_node(Node::blockwise(Blockwise {
+            out_ind: ind.clone(),
+            inputs: nodes.into_iter().map(|n| (n, ind.clone())).collect(),
+            new_axes: vec![],
+            kernel: Kernel::Named(k),
+        })?))
+    }
 }
 
 /// NumPy broadcasting of shapes.
@@ -339,7 +390,7 @@ macro_rules! operator {
                 self.binop(rhs, $op).unwrap_or_else(Array::err)
             }
         }
-        operator!(@scalar $tr, $m, $op, bool, u8, i32, i64, f32, f64);
+        operator!(@scalar $tr, $m, $op, bool, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64);
     };
     (@scalar $tr:ident, $m:ident, $op:expr, $($t:ty),*) => {$(
         impl std::ops::$tr<&Array> for $t {

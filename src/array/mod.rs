@@ -3,10 +3,12 @@
 mod constructors;
 mod contraction;
 mod elementwise;
+mod manipulation;
 mod reductions;
 mod shape;
 
 pub use elementwise::broadcast_shapes;
+pub use manipulation::Repeats;
 pub use reductions::SPLIT_EVERY;
 pub use shape::{s, SliceArgWrap};
 
@@ -98,7 +100,7 @@ macro_rules! operand_scalar {
         }
     )*};
 }
-operand_scalar!(bool, u8, i32, i64, f32, f64);
+operand_scalar!(bool, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64);
 
 impl Array {
     /// Wraps a node of the layer graph.

@@ -62,7 +62,7 @@ macro_rules! as_f64 {
         }
     )*};
 }
-as_f64!(u8, i32, i64, f32, f64);
+as_f64!(i8, u8, i16, u16, i32, u32, i64, u64, f32, f64);
 
 impl AsF64 for bool {
     #[inline(always)]

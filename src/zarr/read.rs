@@ -17,25 +17,32 @@ use zarrs::filesystem::FilesystemStore;
 /// The chunkwise dtype of a Zarr data type.
 fn dtype_of(store: &str, a: &ZArray) -> std::result::Result<DType, StoreError> {
     let t = a.data_type();
-    Ok(if t.is::<data_type::BoolDataType>() {
-        DType::Bool
-    } else if t.is::<data_type::UInt8DataType>() {
-        DType::U8
-    } else if t.is::<data_type::Int32DataType>() {
-        DType::I32
-    } else if t.is::<data_type::Int64DataType>() {
-        DType::I64
-    } else if t.is::<data_type::Float32DataType>() {
-        DType::F32
-    } else if t.is::<data_type::Float64DataType>() {
-        DType::F64
-    } else {
-        return Err(StoreError::new(
-            StoreErrorKind::UnsupportedDtype,
-            store,
-            format!("data type {t} (chunkwise reads bool, u8, i32, i64, f32 and f64)"),
-        ));
-    })
+    // The zarrs data type of each chunkwise dtype, in `DType::ALL` order.
+    let is = [
+        t.is::<data_type::BoolDataType>(),
+        t.is::<data_type::Int8DataType>(),
+        t.is::<data_type::UInt8DataType>(),
+        t.is::<data_type::Int16DataType>(),
+        t.is::<data_type::UInt16DataType>(),
+        t.is::<data_type::Int32DataType>(),
+        t.is::<data_type::UInt32DataType>(),
+        t.is::<data_type::Int64DataType>(),
+        t.is::<data_type::UInt64DataType>(),
+        t.is::<data_type::Float32DataType>(),
+        t.is::<data_type::Float64DataType>(),
+    ];
+    DType::ALL
+        .into_iter()
+        .zip(is)
+        .find_map(|(d, is)| is.then_some(d))
+        .ok_or_else(|| {
+            let names: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
+            StoreError::new(
+                StoreErrorKind::UnsupportedDtype,
+                store,
+                format!("data type {t} (chunkwise reads {})", names.join(", ")),
+            )
+        })
 }
 
 /// Opens the Zarr array at the root of the store `path`.

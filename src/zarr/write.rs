@@ -148,17 +148,6 @@ struct WritePlan {
     path: PathBuf,
 }
 
-fn v3_dtype(d: DType) -> &'static str {
-    match d {
-        DType::Bool => "bool",
-        DType::U8 => "uint8",
-        DType::I32 => "int32",
-        DType::I64 => "int64",
-        DType::F32 => "float32",
-        DType::F64 => "float64",
-    }
-}
-
 fn fill(d: DType) -> serde_json::Value {
     match d {
         DType::Bool => json!(false),
@@ -280,7 +269,7 @@ impl WritePlan {
                         "index_location": "end"}})],
                 };
                 json!({"zarr_format": 3, "node_type": "array", "shape": shape,
-                    "data_type": v3_dtype(dtype),
+                    "data_type": dtype.name(),
                     "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": unit}},
                     "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
                     "fill_value": fill(dtype), "codecs": codecs, "attributes": {}})

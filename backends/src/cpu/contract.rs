@@ -4,7 +4,7 @@
 
 use super::num::Num;
 use crate::KernelError;
-use chunkwise_ir::{DType, DynArray, Element, Sym};
+use chunkwise_ir::{with_dtype, DType, DynArray, Element, Sym};
 use ndarray::{Array2, ArrayD, ArrayView2, Axis, IxDyn};
 
 struct Plan {
@@ -179,12 +179,6 @@ pub fn contract(
     out: &[Sym],
     out_shape: &[usize],
 ) -> Result<DynArray, KernelError> {
-    match dtype {
-        DType::U8 => contract_typed::<u8>(pairs, ind_a, ind_b, out, out_shape),
-        DType::I32 => contract_typed::<i32>(pairs, ind_a, ind_b, out, out_shape),
-        DType::I64 => contract_typed::<i64>(pairs, ind_a, ind_b, out, out_shape),
-        DType::F32 => contract_typed::<f32>(pairs, ind_a, ind_b, out, out_shape),
-        DType::F64 => contract_typed::<f64>(pairs, ind_a, ind_b, out, out_shape),
-        DType::Bool => Err(KernelError::BadInput("contraction of bool arrays".into())),
-    }
+    with_dtype!(dtype, T => contract_typed::<T>(pairs, ind_a, ind_b, out, out_shape),
+        bool => Err(KernelError::BadInput("contraction of bool arrays".into())))
 }

@@ -1,5 +1,6 @@
 //! Element arithmetic with NumPy semantics, monomorphized per type so loops vectorize.
 
+use chunkwise_ir::dtype::float_to_int_bits;
 use chunkwise_ir::Element;
 
 /// Arithmetic on one element type; every method follows NumPy for that type.
@@ -8,7 +9,8 @@ pub trait Num: Element {
     fn to_f64(self) -> f64;
     /// `self as i64` (floats truncate, saturating; NaN gives 0).
     fn to_i64(self) -> i64;
-    /// From f64 (integers truncate and wrap like NumPy's astype on in-range values).
+    /// From f64 (integers truncate and wrap like NumPy's astype on in-range values; see
+    /// [`chunkwise_ir::dtype::float_to_int_bits`]).
     fn from_f64(v: f64) -> Self;
     /// From i64 (wrapping for narrower integers).
     fn from_i64(v: i64) -> Self;
@@ -66,7 +68,7 @@ macro_rules! int_num {
         impl Num for $t {
             #[inline(always)] fn to_f64(self) -> f64 { self as f64 }
             #[inline(always)] fn to_i64(self) -> i64 { self as i64 }
-            #[inline(always)] fn from_f64(v: f64) -> Self { v as i64 as $t }
+            #[inline(always)] fn from_f64(v: f64) -> Self { float_to_int_bits(v, Self::DTYPE) as $t }
             #[inline(always)] fn from_i64(v: i64) -> Self { v as $t }
             #[inline(always)] fn from_bool(v: bool) -> Self { v as $t }
             #[inline(always)] fn nonzero(self) -> bool { self != 0 }
@@ -122,7 +124,7 @@ macro_rules! int_num {
         }
     )*};
 }
-int_num!(u8, i32, i64);
+int_num!(i8, u8, i16, u16, i32, u32, i64, u64);
 
 macro_rules! float_num {
     ($($t:ty),*) => {$(

@@ -20,9 +20,14 @@ pub const TILE: usize = 2048;
 #[derive(Debug)]
 enum Tile {
     Bool(Vec<bool>),
+    I8(Vec<i8>),
     U8(Vec<u8>),
+    I16(Vec<i16>),
+    U16(Vec<u16>),
     I32(Vec<i32>),
+    U32(Vec<u32>),
     I64(Vec<i64>),
+    U64(Vec<u64>),
     F32(Vec<f32>),
     F64(Vec<f64>),
 }
@@ -31,9 +36,14 @@ macro_rules! with_tile {
     ($tile:expr, $v:ident => $body:expr) => {
         match $tile {
             Tile::Bool($v) => $body,
+            Tile::I8($v) => $body,
             Tile::U8($v) => $body,
+            Tile::I16($v) => $body,
+            Tile::U16($v) => $body,
             Tile::I32($v) => $body,
+            Tile::U32($v) => $body,
             Tile::I64($v) => $body,
+            Tile::U64($v) => $body,
             Tile::F32($v) => $body,
             Tile::F64($v) => $body,
         }
@@ -64,7 +74,8 @@ macro_rules! tile_elem {
         }
     )*};
 }
-tile_elem!(bool => Bool, u8 => U8, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+tile_elem!(bool => Bool, i8 => I8, u8 => U8, i16 => I16, u16 => U16, i32 => I32, u32 => U32,
+    i64 => I64, u64 => U64, f32 => F32, f64 => F64);
 
 fn new_tile(dt: DType, len: usize) -> Tile {
     with_dtype!(dt, T => <T as TileElem>::tile(len))

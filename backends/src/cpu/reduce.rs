@@ -5,7 +5,7 @@
 //!
 //! | op | components |
 //! | --- | --- |
-//! | sum, prod | accumulator: `i64` (bool and integer inputs, wrapping) or `f64` (float inputs) |
+//! | sum, prod | accumulator: `i64` (bool and integer inputs, wrapping; the output of unsigned inputs is its `u64` bits) or `f64` (float inputs) |
 //! | mean | sum `f64`, count `i64` |
 //! | var, std | count `i64`, mean `f64`, M2 `f64` (merged with Chan et al.'s formula) |
 //! | min, max | value, in the input type |
@@ -815,7 +815,8 @@ pub fn finalize(
                 }
             } else {
                 expect_dtype(op, s, DType::I64)?;
-                s.clone()
+                // Unsigned inputs give u64: the same wrapped bits.
+                s.cast(op.output_dtype(input_dtype))
             }
         }
         ReduceOp::Mean => {
@@ -950,17 +951,11 @@ mod tests {
             DType::Bool => DynArray::new(
                 ArrayD::from_shape_vec(sh, ints.iter().map(|&v| v & 1 == 1).collect()).unwrap(),
             ),
-            DType::U8 => DynArray::new(
-                ArrayD::from_shape_vec(sh, ints.iter().map(|&v| v as u8).collect()).unwrap(),
-            ),
-            DType::I32 => DynArray::new(
-                ArrayD::from_shape_vec(sh, ints.iter().map(|&v| v as i32).collect()).unwrap(),
-            ),
-            DType::I64 => DynArray::new(ArrayD::from_shape_vec(sh, ints).unwrap()),
             DType::F32 => DynArray::new(
                 ArrayD::from_shape_vec(sh, f.iter().map(|&v| v as f32).collect()).unwrap(),
             ),
             DType::F64 => DynArray::new(ArrayD::from_shape_vec(sh, f).unwrap()),
+            int => DynArray::new(ArrayD::from_shape_vec(sh, ints).unwrap()).cast(int),
         }
     }
 
@@ -1038,7 +1033,8 @@ mod tests {
                 rows.iter()
                     .map(|row| row.iter().fold(0i64, |s, v| s.wrapping_add(v.to_i64())))
                     .collect::<Vec<i64>>(),
-            ),
+            )
+            .cast(op.output_dtype(T::DTYPE)),
             ReduceOp::Prod if T::DTYPE.is_float() => outf(
                 rows.iter()
                     .map(|row| row.iter().map(|v| v.to_f64()).product())
@@ -1049,7 +1045,8 @@ mod tests {
                 rows.iter()
                     .map(|row| row.iter().fold(1i64, |s, v| s.wrapping_mul(v.to_i64())))
                     .collect::<Vec<i64>>(),
-            ),
+            )
+            .cast(op.output_dtype(T::DTYPE)),
             ReduceOp::Mean => outf(rows.iter().map(|row| mean(row)).collect()),
             ReduceOp::Var { ddof } | ReduceOp::Std { ddof } => outf(
                 rows.iter()
@@ -1261,7 +1258,7 @@ mod tests {
                 })
                 .collect();
             let axes: Vec<usize> = (0..nd).filter(|_| rng.below(2) == 0).collect();
-            let dtype = DType::ALL[rng.below(6)];
+            let dtype = DType::ALL[rng.below(DType::ALL.len())];
             let ties = rng.below(2) == 0;
             let nan = rng.below(3) == 0;
             for op in ALL_OPS {
@@ -1434,7 +1431,32 @@ mod tests {
         let u = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[3]), vec![200u8, 100, 255]).unwrap());
         assert_eq!(
             whole(ReduceOp::Sum, &u, &[0]),
-            DynArray::new(ArrayD::from_elem(IxDyn(&[]), 555i64))
+            DynArray::new(ArrayD::from_elem(IxDyn(&[]), 555u64))
+        );
+        // NumPy: sums and products of signed integers are i64, of unsigned ones u64
+        // (wrapping), min and max keep the type.
+        let i =
+            DynArray::new(ArrayD::from_shape_vec(IxDyn(&[3]), vec![-100i8, -100, 127]).unwrap());
+        assert_eq!(
+            whole(ReduceOp::Sum, &i, &[0]),
+            DynArray::new(ArrayD::from_elem(IxDyn(&[]), -73i64))
+        );
+        assert_eq!(
+            whole(ReduceOp::Min, &i, &[0]),
+            DynArray::new(ArrayD::from_elem(IxDyn(&[]), -100i8))
+        );
+        let big = DynArray::new(ArrayD::from_shape_vec(IxDyn(&[2]), vec![u64::MAX, 3]).unwrap());
+        assert_eq!(
+            whole(ReduceOp::Sum, &big, &[0]),
+            DynArray::new(ArrayD::from_elem(IxDyn(&[]), 2u64))
+        );
+        assert_eq!(
+            whole(ReduceOp::Prod, &big, &[0]),
+            DynArray::new(ArrayD::from_elem(IxDyn(&[]), u64::MAX - 2))
+        );
+        assert_eq!(
+            whole(ReduceOp::Max, &big, &[0]),
+            DynArray::new(ArrayD::from_elem(IxDyn(&[]), u64::MAX))
         );
         assert_eq!(
             whole(ReduceOp::Max, &u, &[0]),

@@ -6,6 +6,7 @@ use crate::delayed::{TaskArg, TaskFn, TaskLayer};
 use crate::dtype::{DType, Scalar};
 use crate::error::IrError;
 use crate::grid::{AxisChunks, ChunkGrid};
+use crate::kernel::NamedKernel;
 use crate::slice::{range_chunks, SliceItem};
 use crate::stored::Stored;
 
@@ -310,6 +311,29 @@ impl Node {
                     *s as char
                 ));
             }
+        }
+        if let Kernel::Named(NamedKernel {
+            chunks: Some(grid),
+            name,
+            ..
+        }) = &b.kernel
+        {
+            // A reshaping kernel: its grid, if it has the blocks the index notation gives
+            // (any number along an axis where that is one: every block reads block 0).
+            let nblocks: Vec<u64> = axes.iter().map(AxisChunks::num_blocks).collect();
+            let fits = grid.ndim() == nblocks.len()
+                && grid
+                    .num_blocks()
+                    .iter()
+                    .zip(&nblocks)
+                    .all(|(g, n)| g == n || *n == 1);
+            if !fits {
+                return err(format!(
+                    "kernel {name:?} makes a grid of {:?} blocks where the inputs give {nblocks:?}",
+                    grid.num_blocks()
+                ));
+            }
+            axes = grid.axes().to_vec();
         }
         check_block_elements(&axes, &b)?;
         let dtype = match &b.kernel {

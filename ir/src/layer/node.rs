@@ -279,7 +279,7 @@ fn hash_layer(layer: &Layer, h: &mut FxHasher) {
                     .expect("programs serialize")
                     .hash(h),
                 Kernel::Contract => 1u8.hash(h),
-                Kernel::Named(k) => k.name.hash(h),
+                Kernel::Named(k) => (&k.name, &k.chunks).hash(h),
             }
         }
         Layer::Reduction(r) => {

@@ -162,13 +162,15 @@ impl ReduceOp {
         ReduceOp::All,
     ];
 
-    /// The output type for an input of type `dt`.
+    /// The output type for an input of type `dt` (NumPy's): sum and prod of floats keep the
+    /// type, of unsigned integers give `u64`, of signed integers and bool `i64`; mean, var
+    /// and std give `f64` (`f32` for `f32`); min and max keep the type; argmin and argmax
+    /// give `i64`.
     pub fn output_dtype(self, dt: DType) -> DType {
         match self {
-            ReduceOp::Sum | ReduceOp::Prod => match dt {
-                DType::F32 | DType::F64 => dt,
-                _ => DType::I64,
-            },
+            ReduceOp::Sum | ReduceOp::Prod if dt.is_float() => dt,
+            ReduceOp::Sum | ReduceOp::Prod if dt.is_unsigned() => DType::U64,
+            ReduceOp::Sum | ReduceOp::Prod => DType::I64,
             ReduceOp::Mean | ReduceOp::Var { .. } | ReduceOp::Std { .. } => match dt {
                 DType::F32 => DType::F32,
                 _ => DType::F64,
