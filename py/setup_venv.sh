@@ -37,8 +37,8 @@ fi
 
 if [ "${CHUNKWISE_PY_DEV:-0}" != "1" ]; then
     # --no-build-isolation: use the pinned maturin of the venv (no download per build).
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        --no-build-isolation --force-reinstall --no-deps "$REPO/py" >&2 || {
+    PATH="$VENV/bin:$PATH" "$VENV/bin/python" -m pip install --quiet \
+        --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps "$REPO/py" >&2 || {
         echo "error: building and installing the chunkwise package ($REPO/py) failed" >&2
         exit 1
     }

@@ -88,6 +88,12 @@ const UNARY: &[UnaryOp] = &[
     UnaryOp::IsNan,
     UnaryOp::IsInf,
     UnaryOp::IsFinite,
+    UnaryOp::Exp2,
+    UnaryOp::Arcsinh,
+    UnaryOp::Arccosh,
+    UnaryOp::Arctanh,
+    UnaryOp::Trunc,
+    UnaryOp::Signbit,
 ];
 
 const BINARY: &[BinaryOp] = &[
@@ -104,6 +110,12 @@ const BINARY: &[BinaryOp] = &[
     BinaryOp::Or,
     BinaryOp::Xor,
     BinaryOp::Arctan2,
+    BinaryOp::Copysign,
+    BinaryOp::Hypot,
+    BinaryOp::Logaddexp,
+    BinaryOp::Nextafter,
+    BinaryOp::Shl,
+    BinaryOp::Shr,
 ];
 
 const CMP: &[CmpOp] = &[

@@ -82,7 +82,7 @@ fn factor(mut size: usize, mut s: u64) -> Vec<i64> {
     }
     while out.len() < 3 && size > 1 {
         s = mix(s);
-        let divisors: Vec<usize> = (1..=size).filter(|d| size % d == 0).collect();
+        let divisors: Vec<usize> = (1..=size).filter(|d| size.is_multiple_of(*d)).collect();
         let d = divisors[(s % divisors.len() as u64) as usize];
         out.push(d as i64);
         size /= d;
@@ -90,7 +90,8 @@ fn factor(mut size: usize, mut s: u64) -> Vec<i64> {
     out.push(size as i64);
     s = mix(s);
     let k = (s % (out.len() as u64 + 1)) as usize;
-    out.rotate_left(k.min(out.len()));
+    let len = out.len();
+    out.rotate_left(k.min(len));
     out
 }
 
@@ -134,7 +135,7 @@ proptest! {
     fn reshape_matches(shape in shape_strategy(4, 6), seed in any::<u64>(), minus in any::<bool>()) {
         let (a, x) = make(&shape, seed);
         let mut target = factor(a.len(), mix(seed ^ 7));
-        if minus && a.len() > 0 {
+        if minus && !a.is_empty() {
             let k = (mix(seed) % target.len() as u64) as usize;
             target[k] = -1;
         }
@@ -232,7 +233,9 @@ proptest! {
             }
         } else {
             prop_assert!(x.moveaxis(&[src], &[dst]).is_err());
-            prop_assert!(x.unstack(src).is_err());
+            if !ok(src, nd) {
+                prop_assert!(x.unstack(src).is_err());
+            }
         }
         if ok(at, nd + 1) {
             let e = x.expand_dims(at).unwrap();
@@ -249,7 +252,11 @@ proptest! {
 
 /// The lengths of a target shape with its `-1` inferred.
 fn factor_dims(target: &[i64], size: usize) -> Vec<usize> {
-    let known: usize = target.iter().filter(|&&l| l >= 0).map(|&l| l as usize).product();
+    let known: usize = target
+        .iter()
+        .filter(|&&l| l >= 0)
+        .map(|&l| l as usize)
+        .product();
     target
         .iter()
         .map(|&l| if l < 0 { size / known } else { l as usize })
@@ -278,13 +285,18 @@ fn reshape_is_one_rechunk_and_one_kernel_per_block() {
     let (a, x) = make(&[6, 4], 3);
     let x = x.rechunk(&[2, 2]).unwrap();
     let y = x.reshape(&[24]).unwrap();
-    assert_eq!(y.chunks().unwrap().axis(0).lengths(), vec![8, 8, 8]);
+    // Every output block is whole rows of the input (a multiple of 4 elements).
+    let lengths = y.chunks().unwrap().axis(0).lengths();
+    assert!(lengths.iter().all(|l| l.is_multiple_of(4)), "{lengths:?}");
     assert_eq!(
         y.compute::<i64>().unwrap(),
         a.to_shape(IxDyn(&[24])).unwrap().to_owned()
     );
     // Splitting keeps the leading chunks, rounded to whole rows of the result.
-    let z = Array::arange(0.0, 20.0, 1.0, 10).unwrap().reshape(&[5, 4]).unwrap();
+    let z = Array::arange(0.0, 20.0, 1.0, 10)
+        .unwrap()
+        .reshape(&[5, 4])
+        .unwrap();
     assert_eq!(z.chunks().unwrap().axis(0).lengths(), vec![2, 2, 1]);
     // Only axes of length 1 come or go: a slice, no kernel.
     let w = x.reshape(&[1, 6, 1, 4]).unwrap();
@@ -306,7 +318,10 @@ fn huge_tile_repeat_and_broadcast_are_lazy_and_small() {
     let one = t
         .slice(&[chunkwise::s(123_456_789), chunkwise::s(9_997..9_998)])
         .unwrap();
-    assert_eq!(one.compute::<i64>().unwrap().into_raw_vec_and_offset().0, vec![7]);
+    assert_eq!(
+        one.compute::<i64>().unwrap().into_raw_vec_and_offset().0,
+        vec![7]
+    );
     // Overflowing sizes are refused, not built.
     assert!(x.tile(&[u64::MAX, 2]).is_err());
     assert!(x.repeat(i64::MAX, None).is_err());

@@ -64,38 +64,72 @@ fn load(path: &str, k: usize) -> Array {
     }
 }
 
-fn compare(name: &str, k: usize, got: &DynArray, want: &DynArray) {
+/// How floats are compared with NumPy's.
+#[derive(Clone, Copy, Debug)]
+enum Tol {
+    /// Relative error at most this; NaN matches NaN, infinities exactly.
+    Rel(f64),
+    /// At most this many units in the last place of the fixture's type apart; zeros (with
+    /// their sign), infinities and NaN (any NaN) exactly.
+    Ulps(u32),
+}
+
+/// The position of a float among the values of its type in order (bit pattern `bits`,
+/// sign bit `sign`); neighbours differ by one, +0.0 and -0.0 are both 0.
+fn ordinal(bits: u64, sign: u64) -> i128 {
+    if bits & sign != 0 {
+        -((bits & !sign) as i128)
+    } else {
+        bits as i128
+    }
+}
+
+fn floats_match(tol: Tol, (g, go): (f64, i128), (w, wo): (f64, i128)) -> bool {
+    if w.is_nan() {
+        return g.is_nan();
+    }
+    match tol {
+        Tol::Rel(_) | Tol::Ulps(_) if w.is_infinite() => g == w,
+        Tol::Rel(r) => (g - w).abs() <= r * w.abs().max(1e-300),
+        Tol::Ulps(_) if w == 0.0 => g.to_bits() == w.to_bits(),
+        Tol::Ulps(n) => !g.is_nan() && (go - wo).unsigned_abs() <= n as u128,
+    }
+}
+
+fn compare(name: &str, k: usize, tol: Tol, got: &DynArray, want: &DynArray) {
     assert_eq!(got.shape(), want.shape(), "{name} (chunking {k}): shape");
     assert_eq!(got.dtype(), want.dtype(), "{name} (chunking {k}): dtype");
-    match want.dtype() {
-        DType::F64 => {
+    macro_rules! floats {
+        ($t:ty, $sign:expr) => {{
             let (g, w) = (
-                got.as_typed::<f64>().unwrap(),
-                want.as_typed::<f64>().unwrap(),
+                got.as_typed::<$t>().unwrap(),
+                want.as_typed::<$t>().unwrap(),
             );
+            let at = |v: $t| (v as f64, ordinal(v.to_bits() as u64, $sign));
             for ((i, &wv), &gv) in w.indexed_iter().zip(g.iter()) {
-                let ok = if wv.is_nan() {
-                    gv.is_nan()
-                } else if wv.is_infinite() {
-                    gv == wv
-                } else {
-                    (gv - wv).abs() <= RTOL * wv.abs().max(1e-300)
-                };
                 assert!(
-                    ok,
-                    "{name} (chunking {k}) at {i:?}: got {gv:e}, NumPy {wv:e}"
+                    floats_match(tol, at(gv), at(wv)),
+                    "{name} (chunking {k}) at {i:?}: got {gv:e}, NumPy {wv:e} ({tol:?})"
                 );
             }
-        }
-        DType::F32 => panic!("unexpected fixture dtype f32"),
+        }};
+    }
+    match want.dtype() {
+        DType::F64 => floats!(f64, 1 << 63),
+        DType::F32 => floats!(f32, 1 << 31),
         // bool and every integer type: exactly
         _ => assert_eq!(got, want, "{name} (chunking {k})"),
     }
 }
 
 /// Evaluates `expr` (which loads its inputs with the given loader) under every chunking and
-/// compares with the NumPy output `out`.
+/// compares with the NumPy output `out`, floats to [`RTOL`].
 fn check(out: &str, expr: impl Fn(&dyn Fn(&str) -> Array) -> Array) {
+    check_with(out, Tol::Rel(RTOL), expr)
+}
+
+/// [`check`] with floats compared as `tol` says.
+fn check_with(out: &str, tol: Tol, expr: impl Fn(&dyn Fn(&str) -> Array) -> Array) {
     let want = read_npy(out).unwrap();
     let name = out.rsplit('/').next().unwrap();
     for k in 0..3 {
@@ -103,8 +137,16 @@ fn check(out: &str, expr: impl Fn(&dyn Fn(&str) -> Array) -> Array) {
         let got = x
             .compute_dyn()
             .unwrap_or_else(|e| panic!("{name} (chunking {k}): {e}"));
-        compare(name, k, &got, &want);
+        compare(name, k, tol, &got, &want);
     }
+}
+
+/// The path of fixture `name` (for names built in loops; [`fixture!`] for literal ones).
+fn path(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/reference/{name}.npy",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn r(start: Option<i64>, stop: Option<i64>, step: i64) -> SliceArg {
@@ -370,4 +412,96 @@ fn casts_between_integer_types_follow_numpy() {
     check(fixture!("out_int_cast_u32_f64"), |ld| {
         ld(fixture!("in_int_u32")).astype(DType::F64).unwrap()
     });
+}
+
+/// Transcendental functions: NumPy may use its own SIMD versions (AVX-512), which are
+/// within a few ulps of the C library that chunkwise calls.
+const MATH_ULPS: Tol = Tol::Ulps(4);
+
+#[test]
+fn inverse_hyperbolics_exp2_trunc_signbit_on_special_values() {
+    // ±0, ±inf, NaN of both signs, subnormals, values near 1 and beyond exp2's range.
+    type Unary = fn(&Array) -> Array;
+    let ops: [(&str, Unary, Tol); 6] = [
+        ("arcsinh", Array::arcsinh, MATH_ULPS),
+        ("arccosh", Array::arccosh, MATH_ULPS),
+        ("arctanh", Array::arctanh, MATH_ULPS),
+        ("exp2", Array::exp2, MATH_ULPS),
+        ("trunc", Array::trunc, Tol::Ulps(0)),
+        ("signbit", Array::signbit, Tol::Ulps(0)),
+    ];
+    for dt in ["f64", "f32"] {
+        let x = path(&format!("in_sp_{dt}"));
+        for (name, f, tol) in ops {
+            check_with(&path(&format!("out_sp_{name}_{dt}")), tol, |ld| f(&ld(&x)));
+        }
+    }
+    // Integer inputs: math functions give floats (int16: float32), trunc keeps the type,
+    // signbit is `x < 0`.
+    let (i16m, i64m) = (path("in_spi_i16"), path("in_spi_i64"));
+    check_with(&path("out_spi_arcsinh_i16"), MATH_ULPS, |ld| {
+        ld(&i16m).arcsinh()
+    });
+    check_with(&path("out_spi_arccosh_i64"), MATH_ULPS, |ld| {
+        ld(&i64m).arccosh()
+    });
+    check(&path("out_spi_trunc_i64"), |ld| ld(&i64m).trunc());
+    check(&path("out_spi_signbit_i16"), |ld| ld(&i16m).signbit());
+    check_with(&path("out_spi_hypot_i16"), Tol::Ulps(1), |ld| {
+        let x = ld(&i16m);
+        let rev = x.slice(&[r(None, None, -1)]).unwrap();
+        x.hypot(&rev).unwrap()
+    });
+}
+
+#[test]
+fn copysign_hypot_logaddexp_nextafter_on_all_pairs_of_special_values() {
+    // A column of special values against a row of the same values: every pair.
+    type Binary = fn(&Array, &Array) -> chunkwise::Result<Array>;
+    let ops: [(&str, Binary, Tol); 4] = [
+        ("copysign", |a, b| a.copysign(b), Tol::Ulps(0)),
+        ("hypot", |a, b| a.hypot(b), Tol::Ulps(1)),
+        ("logaddexp", |a, b| a.logaddexp(b), MATH_ULPS),
+        ("nextafter", |a, b| a.nextafter(b), Tol::Ulps(0)),
+    ];
+    for dt in ["f64", "f32"] {
+        let (col, row) = (path(&format!("in_spx_{dt}")), path(&format!("in_sp_{dt}")));
+        for (name, f, tol) in ops {
+            check_with(&path(&format!("out_sp_{name}_{dt}")), tol, |ld| {
+                f(&ld(&col), &ld(&row)).unwrap()
+            });
+        }
+    }
+}
+
+#[test]
+fn shifts_follow_numpy_for_every_integer_type() {
+    // Values from MIN to MAX against counts 0, 1, 2, bits - 1, bits, bits + 1, 2 bits, MAX
+    // and negative ones: NumPy shifts everything out past the width (negative counts
+    // included), giving 0, or -1 for right shifts of negative values.
+    for t in ["i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64"] {
+        let (a, s) = (path(&format!("in_sh_{t}_a")), path(&format!("in_sh_{t}_s")));
+        check(&path(&format!("out_sh_shl_{t}")), |ld| {
+            ld(&a).shl(ld(&s)).unwrap()
+        });
+        check(&path(&format!("out_sh_shr_{t}")), |ld| {
+            ld(&a).shr(ld(&s)).unwrap()
+        });
+    }
+    // int8 << int64 is int64; Python (here Rust) integer scalars are weak.
+    let counts = Array::from_ndarray(ndarray::arr1(&[1i64, 60, 64]), &[2]).unwrap();
+    check(&path("out_sh_mixed"), |ld| {
+        ld(&path("in_sh_i8_a")).shl(&counts).unwrap()
+    });
+    check(&path("out_sh_scalar"), |ld| {
+        ld(&path("in_sh_u16_a")).shl(3).unwrap().shr(1).unwrap()
+    });
+    // Floats, bool and uint64 with a signed type have no shifts (NumPy refuses the last
+    // two as well; it would shift bool as int8, the Array API standard refuses it).
+    let f = Array::from_ndarray(ndarray::arr1(&[1.0f64]), &[1]).unwrap();
+    let b = Array::from_ndarray(ndarray::arr1(&[true]), &[1]).unwrap();
+    let u = Array::from_ndarray(ndarray::arr1(&[1u64]), &[1]).unwrap();
+    assert!(f.shl(1).is_err());
+    assert!(b.shr(&b).is_err());
+    assert!(u.shl(&counts).is_err());
 }

@@ -44,6 +44,8 @@ pub enum UnaryOp {
     Exp,
     /// `e^x - 1`.
     Expm1,
+    /// `2^x`.
+    Exp2,
     /// Natural logarithm.
     Log,
     /// `ln(1 + x)`.
@@ -72,12 +74,20 @@ pub enum UnaryOp {
     Cosh,
     /// Hyperbolic tangent.
     Tanh,
+    /// Inverse hyperbolic sine.
+    Arcsinh,
+    /// Inverse hyperbolic cosine (NaN below 1).
+    Arccosh,
+    /// Inverse hyperbolic tangent (±inf at ±1, NaN beyond).
+    Arctanh,
     /// Round toward minus infinity.
     Floor,
     /// Round toward plus infinity.
     Ceil,
     /// Round half to even (NumPy's `round`); integers are unchanged.
     Round,
+    /// Round toward zero (NumPy's `trunc`); integers are unchanged.
+    Trunc,
     /// Logical not (bool), bitwise not (integers).
     Not,
     /// Whether the value is NaN.
@@ -86,6 +96,9 @@ pub enum UnaryOp {
     IsInf,
     /// Whether the value is finite.
     IsFinite,
+    /// Whether the sign bit is set (NumPy's `signbit`): true for -0.0 and for NaNs with the
+    /// sign bit; integers: `x < 0`; bool: false.
+    Signbit,
 }
 
 /// Binary operations on operands of one type.
@@ -118,6 +131,22 @@ pub enum BinaryOp {
     Xor,
     /// `atan2(a, b)` (floats).
     Arctan2,
+    /// The magnitude of `a` with the sign bit of `b` (floats).
+    Copysign,
+    /// `sqrt(a^2 + b^2)` without undue overflow (floats; C's `hypot`: inf if either is
+    /// infinite, even with a NaN).
+    Hypot,
+    /// `ln(e^a + e^b)` computed stably (floats; NumPy's `logaddexp`).
+    Logaddexp,
+    /// The next representable value after `a` toward `b`, in the operands' own precision
+    /// (floats; C's `nextafter`).
+    Nextafter,
+    /// `a << b` (integers only; NumPy's `left_shift`: a count outside `0..bits`, negative
+    /// counts included, gives 0).
+    Shl,
+    /// `a >> b`, arithmetic for signed types (integers only; NumPy's `right_shift`: a count
+    /// outside `0..bits`, negative counts included, gives 0, or -1 for negative `a`).
+    Shr,
 }
 
 /// Comparisons; the result is bool.
@@ -308,6 +337,8 @@ impl Program {
                     BinaryOp::And => Some("&"),
                     BinaryOp::Or => Some("|"),
                     BinaryOp::Xor => Some("^"),
+                    BinaryOp::Shl => Some("<<"),
+                    BinaryOp::Shr => Some(">>"),
                     _ => None,
                 };
                 match sym {
@@ -442,7 +473,7 @@ impl ProgramBuilder {
                 }
                 (dt, dt)
             }
-            Round => (dt, dt),
+            Round | Trunc => (dt, dt),
             Not => {
                 if dt.is_float() {
                     return Err(IrError::UnsupportedDType(format!(
@@ -451,7 +482,7 @@ impl ProgramBuilder {
                 }
                 (dt, dt)
             }
-            IsNan | IsInf | IsFinite => (dt, DType::Bool),
+            IsNan | IsInf | IsFinite | Signbit => (dt, DType::Bool),
             _ => (dt.float_result(), dt.float_result()),
         };
         let a = self.cast(a, operand);
@@ -465,10 +496,15 @@ impl ProgramBuilder {
         let operand = match f {
             // True division of integers (and bool) gives f64, as in NumPy.
             Div if !common.is_float() => DType::F64,
-            Div | Arctan2 => common.float_result(),
+            Div | Arctan2 | Copysign | Hypot | Logaddexp | Nextafter => common.float_result(),
             And | Or | Xor if common.is_float() => {
                 return Err(IrError::UnsupportedDType(format!(
                     "{f:?} is not defined for {common} arrays"
+                )))
+            }
+            Shl | Shr if common.is_float() || common == DType::Bool => {
+                return Err(IrError::UnsupportedDType(format!(
+                    "{f:?} is defined for integer arrays only, not {common}"
                 )))
             }
             Sub | FloorDiv | Rem | Pow if common == DType::Bool => {
@@ -681,6 +717,87 @@ mod tests {
         assert!(b.binary(BinaryOp::And, x, x).is_err());
         assert!(b.binary(BinaryOp::Sub, y, y).is_err());
         assert!(b.unary(UnaryOp::Neg, y).is_err());
+    }
+
+    #[test]
+    fn new_ops_types_names_and_text() {
+        // Float-only math promotes integers like the other transcendental functions.
+        for f in [
+            UnaryOp::Arcsinh,
+            UnaryOp::Arccosh,
+            UnaryOp::Arctanh,
+            UnaryOp::Exp2,
+        ] {
+            let p = Program::build(vec![DType::I16], |b, x| b.unary(f, x[0])).unwrap();
+            assert_eq!(p.output_dtype(), DType::F32, "{f:?}");
+        }
+        let p = Program::build(vec![DType::I64], |b, x| b.unary(UnaryOp::Trunc, x[0])).unwrap();
+        assert_eq!(p.output_dtype(), DType::I64);
+        for dt in [DType::Bool, DType::U8, DType::F32] {
+            let p = Program::build(vec![dt], |b, x| b.unary(UnaryOp::Signbit, x[0])).unwrap();
+            assert_eq!(p.output_dtype(), DType::Bool);
+            assert_eq!(p.to_string(), "signbit(x0)");
+        }
+        for f in [
+            BinaryOp::Copysign,
+            BinaryOp::Hypot,
+            BinaryOp::Logaddexp,
+            BinaryOp::Nextafter,
+        ] {
+            let p = Program::build(vec![DType::I32, DType::F32], |b, x| b.binary(f, x[0], x[1]))
+                .unwrap();
+            assert_eq!(p.output_dtype(), DType::F64, "{f:?}");
+        }
+        let p = Program::build(vec![DType::I8, DType::I8], |b, x| {
+            let l = b.binary(BinaryOp::Shl, x[0], x[1])?;
+            b.binary(BinaryOp::Shr, l, x[1])
+        })
+        .unwrap();
+        assert_eq!(p.output_dtype(), DType::I8);
+        assert_eq!(p.to_string(), "(x0 << x1) >> x1");
+        let p = Program::build(vec![DType::F64, DType::F64], |b, x| {
+            b.binary(BinaryOp::Logaddexp, x[0], x[1])
+        })
+        .unwrap();
+        assert_eq!(p.to_string(), "logaddexp(x0, x1)");
+        // Shifts take integers only (bool, floats and u64 with a signed type are refused).
+        for (x, y) in [
+            (DType::F64, DType::I64),
+            (DType::Bool, DType::Bool),
+            (DType::U64, DType::I64),
+        ] {
+            let e = Program::build(vec![x, y], |b, i| b.binary(BinaryOp::Shl, i[0], i[1]));
+            assert!(matches!(e, Err(IrError::UnsupportedDType(_))), "{x} << {y}");
+        }
+        // The serde names (what graph files and the Python bindings use).
+        let un = [
+            (UnaryOp::Exp2, "exp2"),
+            (UnaryOp::Arcsinh, "arcsinh"),
+            (UnaryOp::Arccosh, "arccosh"),
+            (UnaryOp::Arctanh, "arctanh"),
+            (UnaryOp::Trunc, "trunc"),
+            (UnaryOp::Signbit, "signbit"),
+        ];
+        for (op, name) in un {
+            assert_eq!(serde_json::to_string(&op).unwrap(), format!("\"{name}\""));
+        }
+        let bin = [
+            (BinaryOp::Copysign, "copysign"),
+            (BinaryOp::Hypot, "hypot"),
+            (BinaryOp::Logaddexp, "logaddexp"),
+            (BinaryOp::Nextafter, "nextafter"),
+            (BinaryOp::Shl, "shl"),
+            (BinaryOp::Shr, "shr"),
+        ];
+        for (op, name) in bin {
+            assert_eq!(serde_json::to_string(&op).unwrap(), format!("\"{name}\""));
+            let p = Program::build(vec![DType::I32, DType::I32], |b, x| {
+                b.binary(op, x[0], x[1])
+            })
+            .unwrap();
+            let q: Program = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+            assert_eq!(p, q);
+        }
     }
 
     #[test]

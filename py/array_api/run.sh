@@ -46,8 +46,13 @@ export ARRAY_API_TESTS_SKIP_DTYPES=complex64,complex128
 LOG="$(mktemp "${TMPDIR:-/tmp}/chunkwise-aat.XXXXXX.log")"
 cd "$AAT"
 set +e
-"$PY" -m pytest array_api_tests/ \
-    -q -rs -p no:cacheprovider \
+# Default target: the whole suite; pass test paths (array_api_tests/test_x.py) for a subset.
+TARGET=(array_api_tests/)
+for a in "$@"; do
+    case "$a" in array_api_tests*) TARGET=() ;; esac
+done
+"$PY" -m pytest "${TARGET[@]}" \
+    -q -rfEs --tb=line -p no:cacheprovider -W ignore::UserWarning \
     --max-examples "${CHUNKWISE_AAT_MAX_EXAMPLES:-20}" \
     --hypothesis-seed "${CHUNKWISE_AAT_SEED:-0}" \
     --disable-deadline \

@@ -82,7 +82,9 @@ impl RawArray {
         let f = op::<BinaryOp>("binary", name)?;
         let other = operand(other)?;
         let r = if reflected {
-            Array::elementwise(&[other, (&self.inner).into()], |b, x| b.binary(f, x[0], x[1]))
+            Array::elementwise(&[other, (&self.inner).into()], |b, x| {
+                b.binary(f, x[0], x[1])
+            })
         } else {
             self.inner.binary(other, f)
         };

@@ -25,7 +25,9 @@ pub fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<DynArray> {
     let untyped = obj.cast::<numpy::PyUntypedArray>().map_err(|_| {
         PyTypeError::new_err(format!(
             "expected a NumPy array, got {}",
-            obj.get_type().name().map_or_else(|_| "?".into(), |n| n.to_string())
+            obj.get_type()
+                .name()
+                .map_or_else(|_| "?".into(), |n| n.to_string())
         ))
     })?;
     let name = untyped.dtype().to_string();
@@ -64,7 +66,9 @@ pub fn scalar(obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
     } else {
         Err(PyTypeError::new_err(format!(
             "expected a chunkwise array or a Python bool, int or float, got {}",
-            obj.get_type().name().map_or_else(|_| "?".into(), |n| n.to_string())
+            obj.get_type()
+                .name()
+                .map_or_else(|_| "?".into(), |n| n.to_string())
         )))
     }
 }

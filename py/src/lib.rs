@@ -14,12 +14,12 @@ use chunkwise::linalg::CompressedSvd;
 use chunkwise::visualize::Level;
 use chunkwise::zarr::{BloscCompressor, Codec, ZarrFormat, ZarrWrite};
 use chunkwise::{Array, ComputeOptions, Distribution, DynArray, Progress};
+use chunkwise_ir::{ChunkGrid, KernelCall, Node};
 use convert::{dtype, operand, scalar, to_numpy};
 use error::{IntoPyResult, PyResult};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use chunkwise_ir::{ChunkGrid, KernelCall, Node};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
@@ -67,18 +67,16 @@ fn random(
     } else {
         Distribution::Uniform { low: a, high: b }
     };
-    Ok(Array::random(&shape, &chunks, seed, dtype(dtype_name)?, dist)
-        .py()?
-        .into())
+    Ok(
+        Array::random(&shape, &chunks, seed, dtype(dtype_name)?, dist)
+            .py()?
+            .into(),
+    )
 }
 
 /// `where(cond, a, b)`; `a` and `b` may be Python scalars.
 #[pyfunction]
-fn where_(
-    cond: &RawArray,
-    a: &Bound<'_, PyAny>,
-    b: &Bound<'_, PyAny>,
-) -> PyResult<RawArray> {
+fn where_(cond: &RawArray, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<RawArray> {
     Ok(Array::where_(&cond.inner, operand(a)?, operand(b)?)
         .py()?
         .into())
@@ -179,7 +177,10 @@ fn with_options<T: Send>(
         threads: args.threads,
         memory_limit: args.memory_limit,
         spill_dir: args.spill_dir.as_deref(),
-        progress: args.progress.as_ref().map(|_| &report as &(dyn Fn(Progress) + Sync)),
+        progress: args
+            .progress
+            .as_ref()
+            .map(|_| &report as &(dyn Fn(Progress) + Sync)),
         cancel: Some(&cancel),
         ..Default::default()
     };
@@ -285,7 +286,11 @@ fn to_zarr(
     let format = match zarr_format {
         2 => ZarrFormat::V2,
         3 => ZarrFormat::V3,
-        f => return Err(PyValueError::new_err(format!("zarr_format must be 2 or 3, not {f}"))),
+        f => {
+            return Err(PyValueError::new_err(format!(
+                "zarr_format must be 2 or 3, not {f}"
+            )))
+        }
     };
     let write = ZarrWrite {
         format,

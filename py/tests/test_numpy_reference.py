@@ -246,3 +246,37 @@ def test_zarr_round_trip(tmp_path):
     close(y[3:7, ::-3].compute(), (a * 2)[3:7, ::-3])
     zarr.save_array(str(tmp_path / "z.zarr"), a.astype(np.float32), zarr_format=2)
     close(cw.from_zarr(tmp_path / "z.zarr").compute(), a.astype(np.float32))
+
+
+@given(chunked(min_dims=1, max_dims=3, min_side=1), st.data())
+def test_manipulation(pair, data):
+    a, x = pair
+    close(cw.reshape(x, (-1,)).compute(), a.reshape(-1))
+    close(cw.reshape(x, a.shape[::-1]).compute(), a.reshape(a.shape[::-1]))
+    axis = data.draw(st.integers(-a.ndim, a.ndim - 1))
+    close(cw.flip(x, axis=axis).compute(), np.flip(a, axis))
+    shift = data.draw(st.integers(-10, 10))
+    close(cw.roll(x, shift, axis=axis).compute(), np.roll(a, shift, axis))
+    close(cw.roll(x, shift).compute(), np.roll(a, shift))
+    close(cw.repeat(x, 2, axis=axis).compute(), np.repeat(a, 2, axis))
+    close(cw.tile(x, (2,) * a.ndim).compute(), np.tile(a, (2,) * a.ndim))
+    close(cw.expand_dims(x, axis=0).compute(), a[None])
+    close(cw.moveaxis(x, 0, -1).compute(), np.moveaxis(a, 0, -1))
+    close(cw.broadcast_to(x, (2,) + a.shape).compute(), np.broadcast_to(a, (2,) + a.shape))
+    for got, want in zip(cw.unstack(x, axis=axis), [np.take(a, i, axis) for i in range(a.shape[axis])]):
+        close(got.compute(), want)
+
+
+def test_new_elementwise_operations_match_numpy():
+    f = np.array([-2.5, -0.0, 0.0, 1e-300, 0.5, 3.0, np.inf, -np.inf, np.nan])
+    x = cw.asarray(f, chunks=4)
+    with np.errstate(all="ignore"):
+        for name, g in [("asinh", np.arcsinh), ("trunc", np.trunc), ("signbit", np.signbit)]:
+            close(getattr(cw, name)(x).compute(), g(f))
+        for name in ["hypot", "logaddexp", "copysign", "nextafter"]:
+            close(getattr(cw, name)(x, x[::-1]).compute(), getattr(np, name)(f, f[::-1]))
+    i = np.array([-128, -3, 0, 5, 127], dtype=np.int8)
+    s = np.array([0, 1, 3, 7, 9], dtype=np.int8)
+    y, t = cw.asarray(i, chunks=2), cw.asarray(s, chunks=3)
+    close((y << t).compute(), np.left_shift(i, s))
+    close((y >> t).compute(), np.right_shift(i, s))

@@ -164,6 +164,36 @@ impl Array {
     pub fn arctan2(&self, other: impl Into<Operand>) -> Result<Array> {
         self.binop(other, BinaryOp::Arctan2)
     }
+    /// The magnitude of `self` with the sign bit of `other` (NumPy `copysign`; integers
+    /// give floats).
+    pub fn copysign(&self, other: impl Into<Operand>) -> Result<Array> {
+        self.binop(other, BinaryOp::Copysign)
+    }
+    /// `sqrt(self^2 + other^2)` without undue overflow (NumPy `hypot`; infinite if either
+    /// operand is, even with a NaN).
+    pub fn hypot(&self, other: impl Into<Operand>) -> Result<Array> {
+        self.binop(other, BinaryOp::Hypot)
+    }
+    /// `ln(e^self + e^other)`, computed without overflow (NumPy `logaddexp`).
+    pub fn logaddexp(&self, other: impl Into<Operand>) -> Result<Array> {
+        self.binop(other, BinaryOp::Logaddexp)
+    }
+    /// The next representable value after `self` toward `other`, in the result type's
+    /// precision (NumPy `nextafter`: f32 steps are f32 steps).
+    pub fn nextafter(&self, other: impl Into<Operand>) -> Result<Array> {
+        self.binop(other, BinaryOp::Nextafter)
+    }
+    /// `self << other` (integers only; NumPy `left_shift`: a count outside `0..bits`,
+    /// negative counts included, gives 0).
+    pub fn shl(&self, other: impl Into<Operand>) -> Result<Array> {
+        self.binop(other, BinaryOp::Shl)
+    }
+    /// `self >> other`, arithmetic for signed types (integers only; NumPy `right_shift`: a
+    /// count outside `0..bits`, negative counts included, gives 0, or -1 where `self` is
+    /// negative).
+    pub fn shr(&self, other: impl Into<Operand>) -> Result<Array> {
+        self.binop(other, BinaryOp::Shr)
+    }
 
     /// A comparison; the result is bool.
     pub fn compare(&self, other: impl Into<Operand>, f: CmpOp) -> Result<Array> {
@@ -291,10 +321,7 @@ impl Array {
         inputs: &[&Array],
         name: &str,
         dtype: DType,
-        f: impl Fn(&KernelCall<'_>) -> std::result::Result<DynArray, String>
-            + Send
-            + Sync
-            + 'static,
+        f: impl Fn(&KernelCall<'_>) -> std::result::Result<DynArray, String> + Send + Sync + 'static,
     ) -> Result<Array> {
         let nodes = inputs
             .iter()
@@ -303,7 +330,10 @@ impl Array {
         let first = nodes.first().ok_or_else(|| {
             IrError::InvalidArgument("map_blocks needs at least one input".into())
         })?;
-        if let Some(other) = nodes.iter().find(|n| n.meta().chunks != first.meta().chunks) {
+        if let Some(other) = nodes
+            .iter()
+            .find(|n| n.meta().chunks != first.meta().chunks)
+        {
             return Err(IrError::InvalidChunks(format!(
                 "map_blocks inputs must have the same shape and chunks: {:?} and {:?} \
                  (rechunk or broadcast them first)",
@@ -439,6 +469,7 @@ macro_rules! unary_methods {
 unary_methods! {
     exp => Exp, "`e^x` (integers give floats).";
     expm1 => Expm1, "`e^x - 1`.";
+    exp2 => Exp2, "`2^x` (integers give floats).";
     log => Log, "Natural logarithm.";
     log1p => Log1p, "`ln(1 + x)`.";
     log2 => Log2, "Base-2 logarithm.";
@@ -456,11 +487,16 @@ unary_methods! {
     sinh => Sinh, "Hyperbolic sine.";
     cosh => Cosh, "Hyperbolic cosine.";
     tanh => Tanh, "Hyperbolic tangent.";
+    arcsinh => Arcsinh, "Inverse hyperbolic sine.";
+    arccosh => Arccosh, "Inverse hyperbolic cosine (NaN below 1).";
+    arctanh => Arctanh, "Inverse hyperbolic tangent (±inf at ±1, NaN beyond).";
     floor => Floor, "Round down.";
     ceil => Ceil, "Round up.";
     round => Round, "Round half to even.";
+    trunc => Trunc, "Round toward zero (integers are unchanged).";
     not => Not, "Logical (bool) or bitwise (integer) not.";
     isnan => IsNan, "Whether each element is NaN.";
     isinf => IsInf, "Whether each element is infinite.";
     isfinite => IsFinite, "Whether each element is finite.";
+    signbit => Signbit, "Whether each element's sign bit is set (true for -0.0 and negative NaNs; integers: `x < 0`; bool: false).";
 }

@@ -3,6 +3,7 @@
 //! [`execute`] computes one task (one block of one stage) from its input values, in the
 //! order given by [`Stage::for_each_input`].
 
+mod cmath;
 pub mod contract;
 pub mod gather;
 pub mod num;

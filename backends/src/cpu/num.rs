@@ -42,6 +42,19 @@ pub trait Num: Element {
     fn or(self, b: Self) -> Self;
     /// Bitwise / logical xor.
     fn xor(self, b: Self) -> Self;
+    /// Left shift (integers; NumPy: a count outside `0..bits`, negative included, gives 0).
+    /// Other types never get here (the program builder refuses them); they return `self`.
+    fn shl(self, _b: Self) -> Self {
+        self
+    }
+    /// Right shift, arithmetic for signed types (integers; NumPy: a count outside
+    /// `0..bits`, negative included, gives 0, or -1 for a negative value). Other types
+    /// never get here; they return `self`.
+    fn shr(self, _b: Self) -> Self {
+        self
+    }
+    /// Whether the sign bit is set (floats: -0.0 and negative NaNs too; bool: false).
+    fn signbit(self) -> bool;
     /// Negation.
     fn neg(self) -> Self;
     /// Absolute value.
@@ -108,6 +121,20 @@ macro_rules! int_num {
             #[inline(always)] fn and(self, b: Self) -> Self { self & b }
             #[inline(always)] fn or(self, b: Self) -> Self { self | b }
             #[inline(always)] fn xor(self, b: Self) -> Self { self ^ b }
+            #[inline(always)] fn shl(self, b: Self) -> Self {
+                // A negative count sign-extends to a huge one, as NumPy's `(size_t)b`.
+                if (b as u64) < <$t>::BITS as u64 { self.wrapping_shl(b as u32) } else { 0 }
+            }
+            #[inline(always)] fn shr(self, b: Self) -> Self {
+                #[allow(unused_comparisons)]
+                let fill = if self < 0 { !0 } else { 0 };
+                if (b as u64) < <$t>::BITS as u64 { self.wrapping_shr(b as u32) } else { fill }
+            }
+            #[inline(always)] fn signbit(self) -> bool {
+                #[allow(unused_comparisons)]
+                let negative = self < 0;
+                negative
+            }
             #[inline(always)] fn neg(self) -> Self { (0 as $t).wrapping_sub(self) }
             #[inline(always)] fn abs(self) -> Self {
                 #[allow(unused_comparisons)]
@@ -171,6 +198,7 @@ macro_rules! float_num {
             #[inline(always)] fn and(self, _b: Self) -> Self { <$t>::NAN }
             #[inline(always)] fn or(self, _b: Self) -> Self { <$t>::NAN }
             #[inline(always)] fn xor(self, _b: Self) -> Self { <$t>::NAN }
+            #[inline(always)] fn signbit(self) -> bool { self.is_sign_negative() }
             #[inline(always)] fn neg(self) -> Self { -self }
             #[inline(always)] fn abs(self) -> Self { <$t>::abs(self) }
             #[inline(always)] fn sign(self) -> Self {
@@ -239,6 +267,9 @@ impl Num for bool {
     }
     fn xor(self, b: Self) -> Self {
         self ^ b
+    }
+    fn signbit(self) -> bool {
+        false
     }
     fn neg(self) -> Self {
         self

@@ -438,11 +438,12 @@ fn run_any(
             with_dtype!(dtypes[a as usize], T => {
                 let x = ctx.operand::<T>(a);
                 match f {
-                    UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite => {
+                    UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite | UnaryOp::Signbit => {
                         let o = &mut bool::get_mut(dst)[off..off + len];
                         match f {
                             UnaryOp::IsNan => map1(x, o, |v| v.is_nan()),
                             UnaryOp::IsInf => map1(x, o, |v| v.is_inf()),
+                            UnaryOp::Signbit => map1(x, o, |v| v.signbit()),
                             _ => map1(x, o, |v| !v.is_nan() && !v.is_inf()),
                         }
                     }
@@ -506,59 +507,22 @@ fn map2<A: Copy, B>(x: &[A], y: &[A], o: &mut [B], f: impl Fn(A, A) -> B) {
 /// a monomorphic loop.
 macro_rules! with_binary_fn {
     ($f:expr, $T:ty, $g:ident => $apply:expr) => {
+        with_binary_fn!(@arms $f, $T, $g, $apply;
+            num: Add add, Sub sub, Mul mul, Div div, FloorDiv floor_div, Rem rem, Pow pow,
+                Minimum minimum, Maximum maximum, And and, Or or, Xor xor, Shl shl, Shr shr;
+            float: Arctan2, Copysign, Hypot, Logaddexp, Nextafter)
+    };
+    (@arms $f:expr, $T:ty, $g:ident, $apply:expr;
+        num: $($op:ident $m:ident),*; float: $($fop:ident),*) => {
         match $f {
-            BinaryOp::Add => {
-                let $g = <$T>::add;
+            $(BinaryOp::$op => {
+                let $g = <$T>::$m;
                 $apply
-            }
-            BinaryOp::Sub => {
-                let $g = <$T>::sub;
+            })*
+            $(BinaryOp::$fop => {
+                let $g = |a: $T, b: $T| float2::<$T>(BinaryOp::$fop, a, b);
                 $apply
-            }
-            BinaryOp::Mul => {
-                let $g = <$T>::mul;
-                $apply
-            }
-            BinaryOp::Div => {
-                let $g = <$T>::div;
-                $apply
-            }
-            BinaryOp::FloorDiv => {
-                let $g = <$T>::floor_div;
-                $apply
-            }
-            BinaryOp::Rem => {
-                let $g = <$T>::rem;
-                $apply
-            }
-            BinaryOp::Pow => {
-                let $g = <$T>::pow;
-                $apply
-            }
-            BinaryOp::Minimum => {
-                let $g = <$T>::minimum;
-                $apply
-            }
-            BinaryOp::Maximum => {
-                let $g = <$T>::maximum;
-                $apply
-            }
-            BinaryOp::And => {
-                let $g = <$T>::and;
-                $apply
-            }
-            BinaryOp::Or => {
-                let $g = <$T>::or;
-                $apply
-            }
-            BinaryOp::Xor => {
-                let $g = <$T>::xor;
-                $apply
-            }
-            BinaryOp::Arctan2 => {
-                let $g = |a: $T, b: $T| <$T>::from_f64(a.to_f64().atan2(b.to_f64()));
-                $apply
-            }
+            })*
         }
     };
 }
@@ -597,16 +561,19 @@ fn compare<T: Num>(f: CmpOp, x: &[T], y: &[T], o: &mut [bool]) {
 /// Float math in the operand's own precision (f32 stays f32).
 trait Math: Sized {
     fn math(f: UnaryOp, x: Self) -> Self;
+    /// The binary operations defined on floats only.
+    fn math2(f: BinaryOp, a: Self, b: Self) -> Self;
 }
 
 macro_rules! math {
-    ($($t:ty),*) => {$(
+    ($($t:ident: $asinh:ident, $acosh:ident, $atanh:ident);*) => {$(
         impl Math for $t {
             #[inline(always)]
             fn math(f: UnaryOp, x: $t) -> $t {
                 match f {
                     UnaryOp::Exp => x.exp(),
                     UnaryOp::Expm1 => x.exp_m1(),
+                    UnaryOp::Exp2 => x.exp2(),
                     UnaryOp::Log => x.ln(),
                     UnaryOp::Log1p => x.ln_1p(),
                     UnaryOp::Log2 => x.log2(),
@@ -621,15 +588,67 @@ macro_rules! math {
                     UnaryOp::Sinh => x.sinh(),
                     UnaryOp::Cosh => x.cosh(),
                     UnaryOp::Tanh => x.tanh(),
+                    UnaryOp::Arcsinh => super::cmath::$asinh(x),
+                    UnaryOp::Arccosh => super::cmath::$acosh(x),
+                    UnaryOp::Arctanh => super::cmath::$atanh(x),
                     UnaryOp::Floor => x.floor(),
                     UnaryOp::Ceil => x.ceil(),
+                    UnaryOp::Trunc => x.trunc(),
+                    _ => <$t>::NAN,
+                }
+            }
+
+            #[inline(always)]
+            fn math2(f: BinaryOp, a: $t, b: $t) -> $t {
+                match f {
+                    BinaryOp::Arctan2 => a.atan2(b),
+                    BinaryOp::Copysign => a.copysign(b),
+                    BinaryOp::Hypot => a.hypot(b),
+                    BinaryOp::Logaddexp => {
+                        // NumPy's npy_logaddexp: equal arguments (infinities of one sign
+                        // included) give a + ln 2; a NaN difference propagates.
+                        if a == b {
+                            return a + std::$t::consts::LN_2;
+                        }
+                        let d = a - b;
+                        if d > 0.0 {
+                            a + (-d).exp().ln_1p()
+                        } else if d <= 0.0 {
+                            b + d.exp().ln_1p()
+                        } else {
+                            d
+                        }
+                    }
+                    BinaryOp::Nextafter => {
+                        if a.is_nan() || b.is_nan() {
+                            return a + b;
+                        }
+                        if a == b {
+                            return b;
+                        }
+                        if a == 0.0 {
+                            return <$t>::from_bits(1).copysign(b);
+                        }
+                        // Away from zero: the next bit pattern; toward zero: the previous.
+                        let bits = a.to_bits();
+                        <$t>::from_bits(if (b > a) == (a > 0.0) { bits + 1 } else { bits - 1 })
+                    }
                     _ => <$t>::NAN,
                 }
             }
         }
     )*};
 }
-math!(f32, f64);
+math!(f32: asinh_f32, acosh_f32, atanh_f32; f64: asinh, acosh, atanh);
+
+/// A float-only binary operation in the operands' own precision (f32 stays f32).
+#[inline(always)]
+fn float2<T: Num>(f: BinaryOp, a: T, b: T) -> T {
+    match T::DTYPE {
+        DType::F32 => T::from_f64(f32::math2(f, a.to_f64() as f32, b.to_f64() as f32) as f64),
+        _ => T::from_f64(f64::math2(f, a.to_f64(), b.to_f64())),
+    }
+}
 
 #[inline(always)]
 fn unary<T: Num>(f: UnaryOp, x: &[T], o: &mut [T]) {
@@ -640,6 +659,7 @@ fn unary<T: Num>(f: UnaryOp, x: &[T], o: &mut [T]) {
         UnaryOp::Square => map1(x, o, |v| v.mul(v)),
         UnaryOp::Not => map1(x, o, T::not),
         UnaryOp::Round => map1(x, o, T::round),
+        UnaryOp::Trunc if !T::DTYPE.is_float() => map1(x, o, |v| v),
         UnaryOp::Sqrt if T::DTYPE == DType::F64 => map1(x, o, |v| T::from_f64(v.to_f64().sqrt())),
         _ => match T::DTYPE {
             DType::F32 => map1(

@@ -3,9 +3,6 @@ a short composition of them), so chains of them fuse into one kernel per chunk."
 
 from __future__ import annotations
 
-import builtins
-import math
-
 from . import _core, _dtypes
 from ._array import Array, _as_array, _raw, _SCALARS
 
@@ -15,13 +12,16 @@ _UNARY = {
     "isfinite": "isfinite", "isinf": "isinf", "isnan": "isnan", "log": "log", "log1p": "log1p",
     "log2": "log2", "log10": "log10", "negative": "neg", "round": "round", "sign": "sign",
     "sin": "sin", "sinh": "sinh", "sqrt": "sqrt", "square": "square", "tan": "tan",
-    "tanh": "tanh",
+    "tanh": "tanh", "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh",
+    "trunc": "trunc", "signbit": "signbit",
 }
 
 _BINARY = {
     "add": "add", "subtract": "sub", "multiply": "mul", "divide": "div",
     "floor_divide": "floordiv", "remainder": "rem", "pow": "pow", "maximum": "maximum",
-    "minimum": "minimum", "atan2": "arctan2",
+    "minimum": "minimum", "atan2": "arctan2", "copysign": "copysign", "hypot": "hypot",
+    "logaddexp": "logaddexp", "nextafter": "nextafter",
+    "bitwise_left_shift": "shl", "bitwise_right_shift": "shr",
 }
 
 _COMPARE = {
@@ -107,53 +107,8 @@ def bitwise_invert(x, /) -> Array:
     return ~_need_integral(_as_array(x), "bitwise_invert")
 
 
-def _shift_operands(x1, x2, name):
-    x1 = _as_array(x1) if not isinstance(x1, Array) else x1
-    if x1.dtype.kind not in "iu" or (isinstance(x2, Array) and x2.dtype.kind not in "iu"):
-        raise TypeError(f"{name} needs integer arrays")
-    if isinstance(x2, int) and x2 < 0:
-        raise ValueError(f"{name}: negative shift {x2}")
-    dtype = _dtypes.result_type(x1, x2)
-    return x1.astype(dtype), x2, dtype
 
 
-def bitwise_left_shift(x1, x2, /) -> Array:
-    """``x1 << x2`` (bits shifted out are lost, as NumPy; shifts of the width or more give
-    0)."""
-    x1, x2, dtype = _shift_operands(x1, x2, "bitwise_left_shift")
-    bits = dtype.itemsize * 8
-    wide = x1.astype(_dtypes.uint64 or _dtypes.int64) if dtype.kind == "u" else x1.astype(
-        _dtypes.int64)
-    factor = pow(2, where(_as_array(x2) >= bits, 0, _as_array(x2)).astype(wide.dtype)) if (
-        isinstance(x2, Array)) else (2 ** x2 if x2 < bits else 0)
-    out = (wide * factor).astype(dtype)
-    if isinstance(x2, Array):
-        out = where(x2 >= bits, 0, out)
-    return out
-
-
-def bitwise_right_shift(x1, x2, /) -> Array:
-    """``x1 >> x2``: arithmetic shift (floor division by a power of two)."""
-    x1, x2, dtype = _shift_operands(x1, x2, "bitwise_right_shift")
-    bits = dtype.itemsize * 8
-    if isinstance(x2, Array):
-        s = where(x2 >= bits - 1, bits - 1, x2).astype(dtype)
-        q = floor_divide(x1, pow(2, s)) if dtype.kind == "u" else floor_divide(
-            x1.astype(_dtypes.int64), pow(2, s.astype(_dtypes.int64))).astype(dtype)
-        if dtype.kind == "u":
-            q = where(x2 >= bits, 0, q)
-        else:
-            q = where(x2 >= bits, where(x1 < 0, -1, 0), q)
-        return q.astype(dtype)
-    if x2 >= bits:
-        return where(x1 < 0, -1, 0).astype(dtype) if dtype.kind == "i" else zeros_like_(x1)
-    return floor_divide(x1, 2 ** x2)
-
-
-def zeros_like_(x: Array) -> Array:
-    from ._creation import zeros_like
-
-    return zeros_like(x)
 
 
 def logical_and(x1, x2, /) -> Array:
@@ -189,75 +144,13 @@ def where(condition, x1, x2, /) -> Array:
     return Array(_core.where_(c._raw, _raw(x1), _raw(x2)))
 
 
-def _float(x) -> Array:
-    x = _as_array(x)
-    return x if x.dtype.kind == "f" else x.astype(_dtypes.DEFAULT_FLOAT)
 
 
-def trunc(x, /) -> Array:
-    """Rounds toward zero."""
-    x = _as_array(x)
-    if x.dtype.kind != "f":
-        return x
-    return where(x < 0, ceil(x), floor(x))  # noqa: F821 - defined above by _unary
 
 
-def signbit(x, /) -> Array:
-    """Whether the sign bit is set (``-0.0`` included; for NaN, the sign of its bits is not
-    visible to comparisons and is read as unset)."""
-    x = _as_array(x)
-    if x.dtype.kind == "u" or x.dtype.kind == "b":
-        return x != x if x.dtype.kind == "b" else x < 0
-    if x.dtype.kind == "i":
-        return x < 0
-    return (x < 0) | ((x == 0) & ((1.0 / x) < 0))
 
 
-def copysign(x1, x2, /) -> Array:
-    """``|x1|`` with the sign of ``x2``."""
-    a = abs(_float(x1))
-    return where(signbit(_float(x2)), -a, a)
 
-
-def hypot(x1, x2, /) -> Array:
-    """``sqrt(x1**2 + x2**2)`` without overflow for large values."""
-    a, b = abs(_float(x1)), abs(_float(x2))
-    big, small = maximum(a, b), minimum(a, b)  # noqa: F821
-    ratio = where(big == 0, 0.0, small / where(big == 0, 1.0, big))
-    out = big * sqrt(1.0 + ratio * ratio)  # noqa: F821
-    return where(isinf(a) | isinf(b), math.inf, out)  # noqa: F821
-
-
-def logaddexp(x1, x2, /) -> Array:
-    """``log(exp(x1) + exp(x2))`` without overflow."""
-    a, b = _float(x1), _float(x2)
-    big = maximum(a, b)  # noqa: F821
-    out = big + log1p(exp(-abs(a - b)))  # noqa: F821
-    return where(a == b, a + math.log(2.0), out)
-
-
-def asinh(x, /) -> Array:
-    """Inverse hyperbolic sine."""
-    x = _float(x)
-    a = abs(x)
-    out = log1p(a + a * a / (1.0 + sqrt(1.0 + a * a)))  # noqa: F821
-    big = log(a) + math.log(2.0)  # noqa: F821 - accurate where a*a overflows
-    out = where(a > 1e150, big, out)
-    return where(x < 0, -out, where(x == 0, x, out))
-
-
-def acosh(x, /) -> Array:
-    """Inverse hyperbolic cosine."""
-    x = _float(x)
-    out = log(x + sqrt(x * x - 1.0))  # noqa: F821
-    return where(x > 1e150, log(x) + math.log(2.0), out)  # noqa: F821
-
-
-def atanh(x, /) -> Array:
-    """Inverse hyperbolic tangent."""
-    x = _float(x)
-    out = 0.5 * log1p(2.0 * x / (1.0 - x))  # noqa: F821
-    return where(x == 0, x, out)
 
 
 def clip(x, /, min=None, max=None) -> Array:
@@ -289,9 +182,7 @@ def conj(x, /) -> Array:
 
 __all__ = sorted(
     list(_UNARY) + list(_BINARY) + list(_COMPARE) + [
-        "acosh", "asinh", "atanh", "bitwise_and", "bitwise_invert", "bitwise_left_shift",
-        "bitwise_or", "bitwise_right_shift", "bitwise_xor", "clip", "conj", "copysign", "hypot",
-        "imag", "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor",
-        "positive", "real", "signbit", "trunc", "where",
+        "bitwise_and", "bitwise_invert", "bitwise_or", "bitwise_xor", "clip", "conj", "imag",
+        "logical_and", "logical_not", "logical_or", "logical_xor", "positive", "real", "where",
     ]
 )
