@@ -26,27 +26,24 @@ def _accumulator(x: Array, dtype) -> Array:
     return x
 
 
+def _integer_total(x, name: str, axis, dtype, keepdims: bool) -> Array:
+    x = _accumulator(_as_array(x), dtype)
+    out = _reduce(x, name, axis, keepdims)
+    want = _dtypes.to_dtype(dtype) if dtype is not None else None
+    if want is not None and out.dtype != want:
+        out = out.astype(want)
+    return out
+
+
 def sum(x, /, *, axis=None, dtype=None, keepdims=False) -> Array:
     """Sum over ``axis`` (signed integers and bool give int64, unsigned integers uint64,
     floats keep their type)."""
-    x = _accumulator(_as_array(x), dtype)
-    out = _reduce(x, "sum", axis, keepdims)
-    if dtype is not None and out.dtype != _dtypes.to_dtype(dtype):
-        out = out.astype(dtype)
-    if dtype is None and x.dtype.kind == "u" and _dtypes.uint64 is not None:
-        out = out.astype(_dtypes.uint64) if out.dtype != _dtypes.uint64 else out
-    return out
+    return _integer_total(x, "sum", axis, dtype, keepdims)
 
 
 def prod(x, /, *, axis=None, dtype=None, keepdims=False) -> Array:
     """Product over ``axis`` (integer types as ``sum``)."""
-    x = _accumulator(_as_array(x), dtype)
-    out = _reduce(x, "prod", axis, keepdims)
-    if dtype is not None and out.dtype != _dtypes.to_dtype(dtype):
-        out = out.astype(dtype)
-    if dtype is None and x.dtype.kind == "u" and _dtypes.uint64 is not None:
-        out = out.astype(_dtypes.uint64) if out.dtype != _dtypes.uint64 else out
-    return out
+    return _integer_total(x, "prod", axis, dtype, keepdims)
 
 
 def mean(x, /, *, axis=None, keepdims=False) -> Array:
