@@ -34,10 +34,16 @@ def _check_scalar_kind(x: "Array", other) -> None:
         raise TypeError(f"a {type(other).__name__} scalar does not combine with a bool array")
     if x.dtype.kind in "iu" and isinstance(other, float):
         raise TypeError("a float scalar does not combine with an integer array")
-    if x.dtype.kind in "iu" and isinstance(other, int) and not isinstance(other, builtins.bool):
-        info = np.iinfo(x.dtype)
-        if not info.min <= other <= info.max:
-            raise OverflowError(f"{other} is out of the range of {x.dtype}")
+    if x.dtype.kind in "iu":
+        check_int_range(other, x.dtype)
+
+
+def check_int_range(value, dtype: np.dtype) -> None:
+    """OverflowError when the Python int ``value`` does not fit the integer ``dtype``."""
+    if isinstance(value, int) and not isinstance(value, builtins.bool):
+        info = np.iinfo(dtype)
+        if not info.min <= value <= info.max:
+            raise OverflowError(f"{value} is out of the range of {dtype}")
 
 
 class Array:
@@ -195,19 +201,21 @@ class Array:
         return id(self)
 
     # --- operators --------------------------------------------------------------------
-    def _binary(self, other, name: str, reflected: bool = False) -> "Array":
+    def _operand(self, other):
+        """The core operand for ``other``, or None where Python should try the other side."""
         if isinstance(other, _SCALARS) or isinstance(other, complex):
             _check_scalar_kind(self, other)
         elif not isinstance(other, (Array, np.ndarray, np.generic)):
-            return NotImplemented
-        return Array(self._raw.binary(_raw(other), name, reflected))
+            return None
+        return _raw(other)
+
+    def _binary(self, other, name: str, reflected: bool = False) -> "Array":
+        o = self._operand(other)
+        return NotImplemented if o is None else Array(self._raw.binary(o, name, reflected))
 
     def _compare(self, other, name: str) -> "Array":
-        if isinstance(other, _SCALARS) or isinstance(other, complex):
-            _check_scalar_kind(self, other)
-        elif not isinstance(other, (Array, np.ndarray, np.generic)):
-            return NotImplemented
-        return Array(self._raw.compare(_raw(other), name))
+        o = self._operand(other)
+        return NotImplemented if o is None else Array(self._raw.compare(o, name))
 
     def __add__(self, other):
         return self._binary(other, "add")

@@ -7,7 +7,7 @@ import builtins
 import numpy as np
 
 from . import _core, _dtypes
-from ._array import Array
+from ._array import Array, check_int_range
 from ._chunks import normalize_chunks
 
 __all__ = [
@@ -91,10 +91,8 @@ def full(shape, fill_value, *, dtype=None, device=None, chunks="auto") -> Array:
         raise TypeError(f"fill_value must be a bool, int or float, not {type(fill_value).__name__}")
     if d.kind in "iu" and isinstance(fill_value, float):
         raise TypeError(f"a float fill value for an integer dtype {d}")
-    if d.kind in "iu" and not isinstance(fill_value, builtins.bool):
-        info = np.iinfo(d)
-        if not info.min <= fill_value <= info.max:
-            raise OverflowError(f"{fill_value} is out of the range of {d}")
+    if d.kind in "iu":
+        check_int_range(fill_value, d)
     regular, explicit = normalize_chunks(chunks, shape, d.itemsize)
     return _with_chunks(_core.full(list(shape), regular, fill_value, d.name), explicit)
 

@@ -15,14 +15,14 @@ SUPPORTED = tuple(np.dtype(name) for name in _core.DTYPES)
 _by_name = {d.name: d for d in SUPPORTED}
 
 bool = _by_name["bool"]  # noqa: A001 - the standard's name
-int8 = _by_name.get("int8")
-int16 = _by_name.get("int16")
-int32 = _by_name.get("int32")
-int64 = _by_name.get("int64")
-uint8 = _by_name.get("uint8")
-uint16 = _by_name.get("uint16")
-uint32 = _by_name.get("uint32")
-uint64 = _by_name.get("uint64")
+int8 = _by_name["int8"]
+int16 = _by_name["int16"]
+int32 = _by_name["int32"]
+int64 = _by_name["int64"]
+uint8 = _by_name["uint8"]
+uint16 = _by_name["uint16"]
+uint32 = _by_name["uint32"]
+uint64 = _by_name["uint64"]
 float32 = _by_name["float32"]
 float64 = _by_name["float64"]
 

@@ -35,9 +35,7 @@ def getitem(x: Array, key) -> Array:
         indices = np.asarray(key[pos].compute() if isinstance(key[pos], Array) else key[pos])
         if indices.dtype.kind in "iu" and indices.ndim == 1:
             rest = tuple(slice(None) if i == pos else k for i, k in enumerate(key))
-            return take(x, indices, axis=pos)[rest] if any(
-                not (isinstance(k, slice) and k == slice(None)) for k in rest) else take(
-                x, indices, axis=pos)
+            return take(x, indices, axis=pos)[rest]
     raise IndexError(
         "chunkwise supports basic indices (ints, slices, None, ...), one 1-d integer array "
         f"on one axis, and a boolean mask of the array's shape; got {key!r}")

@@ -28,33 +28,33 @@ def _descending_argsort(b: np.ndarray, axis: int) -> np.ndarray:
     return np.flip(n - 1 - idx, axis=axis)
 
 
-def argsort(x, /, *, axis=-1, descending=False, stable=True) -> Array:
-    """Indices that sort ``x`` along ``axis`` (stable: equal elements keep their order)."""
+def _per_line(x, axis: int, name: str, ascending, descending, is_descending: bool, dtype):
+    """``x`` with its ``axis`` whole in each block, and ``ascending(b)`` or
+    ``descending(b)`` applied to every block."""
     from ._api import map_blocks
 
     x = _as_array(x)
     if x.ndim == 0:
-        raise ValueError("argsort of a 0-d array")
+        raise ValueError(f"{name} of a 0-d array")
     axis = normalize_axis(axis, x.ndim)
-    y = _whole_axis(x, axis)
-    if descending:
-        f = lambda b: _descending_argsort(b, axis).astype(np.int64)  # noqa: E731
-    else:
-        f = lambda b: np.argsort(b, axis=axis, kind="stable").astype(np.int64)  # noqa: E731
-    return map_blocks(f, y, dtype=_dtypes.int64, name="argsort")
+    f = descending if is_descending else ascending
+    return map_blocks(lambda b: f(b, axis), _whole_axis(x, axis), dtype=dtype or x.dtype,
+                      name=name)
+
+
+def argsort(x, /, *, axis=-1, descending=False, stable=True) -> Array:
+    """Indices that sort ``x`` along ``axis`` (stable: equal elements keep their order)."""
+    return _per_line(
+        x, axis, "argsort",
+        lambda b, a: np.argsort(b, axis=a, kind="stable").astype(np.int64),
+        lambda b, a: _descending_argsort(b, a).astype(np.int64),
+        descending, _dtypes.int64)
 
 
 def sort(x, /, *, axis=-1, descending=False, stable=True) -> Array:
     """``x`` sorted along ``axis`` (NaN last, as NumPy)."""
-    from ._api import map_blocks
-
-    x = _as_array(x)
-    if x.ndim == 0:
-        raise ValueError("sort of a 0-d array")
-    axis = normalize_axis(axis, x.ndim)
-    y = _whole_axis(x, axis)
-    if descending:
-        f = lambda b: np.take_along_axis(b, _descending_argsort(b, axis), axis=axis)  # noqa
-    else:
-        f = lambda b: np.sort(b, axis=axis, kind="stable")  # noqa: E731
-    return map_blocks(f, y, dtype=x.dtype, name="sort")
+    return _per_line(
+        x, axis, "sort",
+        lambda b, a: np.sort(b, axis=a, kind="stable"),
+        lambda b, a: np.take_along_axis(b, _descending_argsort(b, a), axis=a),
+        descending, None)
