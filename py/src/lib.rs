@@ -19,7 +19,7 @@ use convert::{dtype, operand, scalar, to_numpy};
 use error::{IntoPyResult, PyResult};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyDict, PyTuple};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
@@ -387,15 +387,18 @@ fn svd_compressed(
 
 /// `f(*blocks)` on the aligned blocks of `xs` (one shape and chunking): a Python function,
 /// called with NumPy arrays under the GIL (so Python code runs one block at a time while
-/// the rest of the graph runs in parallel). Its result is converted with
-/// `numpy.asarray(result, dtype_name)` and must have the block's shape; an exception fails
-/// the task with its text.
+/// the rest of the graph runs in parallel). With `block_id`, the block's coordinates in the
+/// block grid are passed as the keyword `block_id` (a tuple of ints, as Dask does). Its
+/// result is converted with `numpy.asarray(result, dtype_name)` and must have the block's
+/// shape; an exception fails the task with its text.
 #[pyfunction]
+#[pyo3(signature = (f, xs, dtype_name, name, block_id = false))]
 fn map_blocks(
     f: Py<PyAny>,
     xs: Vec<PyRef<'_, RawArray>>,
     dtype_name: &str,
     name: &str,
+    block_id: bool,
 ) -> PyResult<RawArray> {
     let dt = dtype(dtype_name)?;
     let dtype_name = dtype_name.to_owned();
@@ -404,7 +407,14 @@ fn map_blocks(
     let kernel = move |call: &KernelCall<'_>| -> Result<DynArray, String> {
         Python::attach(|py| -> PyResult<Result<DynArray, String>> {
             let blocks = call.inputs.iter().map(|b| to_numpy(py, b.clone()));
-            let out = f.call1(py, PyTuple::new(py, blocks)?)?;
+            let args = PyTuple::new(py, blocks)?;
+            let out = if block_id {
+                let kwargs = PyDict::new(py);
+                kwargs.set_item("block_id", PyTuple::new(py, call.block)?)?;
+                f.call(py, args, Some(&kwargs))?
+            } else {
+                f.call1(py, args)?
+            };
             let out = py
                 .import("numpy")?
                 .call_method1("asarray", (out, dtype_name.as_str()))?;

@@ -1,12 +1,12 @@
-"""xarray on chunkwise through ChunkwiseManager: a dataset written by xarray to Zarr, opened
-with ``chunked_array_type=ChunkwiseManager()`` (an instance: xarray's guess_chunkmanager
-passes instances through, so no entry point registration is needed), compared with
-NumPy-backed xarray."""
+"""xarray on chunkwise through its chunk manager entry point: a dataset written by xarray to
+Zarr, opened with ``chunked_array_type="chunkwise"`` (the ``xarray.chunkmanagers`` entry point
+of the installed package), compared with NumPy-backed xarray."""
 
 import numpy as np
 import pytest
 
 xr = pytest.importorskip("xarray", reason="xarray is not installed")
+pytestmark = pytest.mark.filterwarnings("ignore:The specified chunks separate the stored chunks")
 
 import chunkwise as cw  # noqa: E402
 from chunkwise.xarray import ChunkwiseManager  # noqa: E402
@@ -15,9 +15,12 @@ from chunkwise.xarray import ChunkwiseManager  # noqa: E402
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     rng = np.random.default_rng(0)
+    u = rng.standard_normal((20, 10, 12))
+    u[3:7, 2, 5] = np.nan  # some NaNs (xarray skips them by default)
+    u[:, 4, 1] = np.nan  # an all-NaN series along time
     ds = xr.Dataset(
         {"t": (("time", "lat", "lon"), rng.standard_normal((20, 10, 12))),
-         "u": (("time", "lat", "lon"), rng.standard_normal((20, 10, 12)))},
+         "u": (("time", "lat", "lon"), u)},
         coords={"time": np.arange(20), "lat": np.linspace(-45, 45, 10)},
     )
     path = tmp_path_factory.mktemp("xr") / "ds.zarr"
@@ -26,7 +29,7 @@ def store(tmp_path_factory):
 
 
 def _open(store):
-    return xr.open_zarr(store, chunked_array_type=ChunkwiseManager(),
+    return xr.open_zarr(store, chunked_array_type="chunkwise",
                         chunks={"time": 5, "lat": 5, "lon": 6})
 
 
@@ -36,6 +39,13 @@ def _ref(store):
 
 def _close(a, b):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-12)
+
+
+def test_entry_point_is_registered():
+    from importlib.metadata import entry_points
+
+    (ep,) = [e for e in entry_points(group="xarray.chunkmanagers") if e.name == "chunkwise"]
+    assert ep.load() is ChunkwiseManager
 
 
 def test_variables_are_chunkwise(store):
@@ -52,6 +62,25 @@ def test_sum(store):
     _close(_open(store).sum().compute()["u"], _ref(store).sum()["u"])
 
 
+def test_nan_reductions_stay_lazy(store):
+    ds, ref = _open(store), _ref(store)
+    for name in ("mean", "sum", "std", "var", "min", "max", "prod"):
+        got = getattr(ds["u"], name)("time")
+        assert isinstance(got.data, cw.Array), name  # not computed by the reduction
+        _close(got.compute(), getattr(ref["u"], name)("time"))
+    _close(ds["u"].std("time", ddof=1).compute(), ref["u"].std("time", ddof=1))
+
+
+def test_open_reads_nothing_until_compute(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    path = tmp_path / "lazy.zarr"
+    xr.Dataset({"v": (("x", "y"), np.zeros((6, 4)))}).to_zarr(path, zarr_format=2)
+    ds = xr.open_zarr(path, chunked_array_type="chunkwise", chunks={"x": 3})
+    zarr.open_array(path / "v", mode="r+")[3:, :] = 7.0  # changed after opening
+    got = ds["v"].sum("y").compute()
+    np.testing.assert_array_equal(got, [0, 0, 0, 28, 28, 28])
+
+
 def test_isel_std(store):
     got = _open(store)["t"].isel(time=slice(2, 8)).std("lat").compute()
     _close(got, _ref(store)["t"].isel(time=slice(2, 8)).std("lat"))
@@ -63,7 +92,7 @@ def test_arithmetic(store):
 
 
 def test_rechunk(store):
-    got = _open(store).chunk({"time": 10, "lat": -1})
+    got = _open(store).chunk({"time": 10, "lat": -1}, chunked_array_type="chunkwise")
     assert got["t"].data.chunks[:2] == ((10, 10), (10,))
     _close(got["t"].compute(), _ref(store)["t"])
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 
@@ -98,16 +99,33 @@ def astype(x, dtype, /, *, copy=True, device=None) -> Array:
 def map_blocks(func, *arrays, dtype=None, name=None) -> Array:
     """``func(*blocks)`` on aligned blocks of arrays of one shape and chunking: each call
     gets NumPy arrays and must return one of the block's shape (converted to ``dtype``,
-    by default the first input's).
+    by default the first input's). When ``func`` takes a ``block_id`` keyword (as in
+    Dask), it also gets the block's coordinates in the block grid, a tuple of ints.
 
     ``func`` is Python: it runs under the GIL, one block at a time, while the rest of the
-    graph runs in parallel in Rust; prefer array functions where one exists."""
+    graph runs in parallel in Rust; prefer array functions where one exists.
+
+    >>> import chunkwise as cw
+    >>> x = cw.zeros(6, chunks=2, dtype=cw.int64)
+    >>> cw.map_blocks(lambda b, block_id: b + block_id[0], x).compute().tolist()
+    [0, 0, 1, 1, 2, 2]
+    """
     xs = [_as_array(a) for a in arrays]
     if not xs:
         raise ValueError("map_blocks needs at least one array")
     d = _dtypes.to_dtype(dtype) if dtype is not None else xs[0].dtype
     label = name or getattr(func, "__name__", "map_blocks")
-    return Array(_core.map_blocks(func, [x._raw for x in xs], d.name, label))
+    return Array(_core.map_blocks(func, [x._raw for x in xs], d.name, label,
+                                  _takes_block_id(func)))
+
+
+def _takes_block_id(func) -> bool:
+    """Whether ``func`` accepts a ``block_id`` keyword (Dask's rule)."""
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+    return "block_id" in params
 
 
 def from_zarr(path, chunks=None) -> Array:

@@ -9,10 +9,13 @@ Registered under the ``xarray.chunkmanagers`` entry point as ``"chunkwise"`` (se
 gives chunkwise-backed variables. Without installation pass an instance instead:
 ``chunked_array_type=ChunkwiseManager()``.
 
-Limitation: ``from_array`` loads the backend array into memory (``np.asarray``) before
-chunking it. xarray hands the manager a lazily indexed, CF-decoding wrapper, from which the
-raw Zarr path is not reliably reachable with the decoding (mask/scale/offset) intact, so
-chunkwise's lazy ``from_zarr`` is not used.
+``from_array`` is lazy: xarray hands the manager a lazily indexed, CF-decoding wrapper of
+the store's variable, and each chunkwise block reads its region from that wrapper when the
+graph runs (``map_blocks`` with ``block_id``), so opening a dataset reads nothing and a
+computation reads each block once. The reads are Python calls (xarray's decoding and the
+store's codecs), so they run under the GIL, one block at a time, while the computation on
+the blocks runs in parallel in Rust. NaN-skipping reductions (xarray's default on floats)
+are chunkwise's lazy ``nanmean`` etc.
 """
 
 from __future__ import annotations
@@ -62,10 +65,22 @@ class ChunkwiseManager(ChunkManagerEntrypoint):
         return _explicit(chunks, tuple(shape), itemsize)
 
     def from_array(self, data: Any, chunks, **kwargs) -> Array:
-        """A chunkwise array of ``data`` (loaded with ``np.asarray``; see the module
-        docstring)."""
-        a = np.asarray(data)
-        return _cw.from_numpy(a, _explicit(chunks, a.shape, a.dtype.itemsize))
+        """A chunkwise array of ``data``: a NumPy array is wrapped (no copy); any other
+        array-like (xarray's lazy backend arrays) is read block by block when the graph
+        runs, with ``data[region]``."""
+        if isinstance(data, np.ndarray):
+            return _cw.from_numpy(data, _explicit(chunks, data.shape, data.dtype.itemsize))
+        dtype = _cw._dtypes.to_dtype(data.dtype)
+        explicit = _explicit(chunks, tuple(data.shape), dtype.itemsize)
+        starts = [np.cumsum((0,) + c).tolist() for c in explicit]
+
+        def read(template, block_id):
+            region = tuple(slice(s[i], s[i + 1]) for s, i in zip(starts, block_id))
+            return np.asarray(data[region], dtype=dtype)
+
+        template = _cw.empty(tuple(data.shape), dtype=dtype, chunks=explicit)
+        return _cw.map_blocks(read, template, dtype=dtype,
+                              name=kwargs.get("name") or "xarray-read")
 
     def rechunk(self, data: Array, chunks, **kwargs) -> Array:
         """``data`` in new chunks."""
