@@ -99,3 +99,13 @@ def test_rechunk(store):
 
 def test_cumsum(store):
     _close(_open(store)["t"].cumsum("time").compute(), _ref(store)["t"].cumsum("time"))
+
+
+def test_general_reduction_and_store(store, tmp_path):
+    m = ChunkwiseManager()
+    a = np.arange(24.0).reshape(4, 6)
+    got = m.reduction(cw.asarray(a, chunks=2), np.sum, aggregate_func=np.sum, axis=1)
+    _close(got.compute(), a.sum(axis=1))
+    out = tmp_path / "out.zarr"
+    (_open(store) * 2).to_zarr(out, zarr_format=2)  # the chunk manager's store()
+    _close(xr.open_zarr(out, chunks=None)["u"], _ref(store)["u"] * 2)

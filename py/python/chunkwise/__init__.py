@@ -36,6 +36,7 @@ from ._linalg_functions import *  # noqa: F401,F403
 from ._api import *  # noqa: F401,F403
 from ._api import parse_bytes
 from ._nan import *  # noqa: F401,F403
+from ._dask import *  # noqa: F401,F403
 from ._info import __array_namespace_info__
 from . import distance, linalg, random
 

@@ -14,6 +14,37 @@ __all__ = ["take", "take_along_axis"]
 #: The most runs of consecutive indices ``take`` joins (one slice each).
 MAX_TAKE_RUNS = 10_000
 
+#: Above this many runs, ``take`` gathers block by block instead (``_gather``): the
+#: graph then grows with the blocks along the axis, not with the runs.
+MAX_SLICE_RUNS = 64
+
+#: The largest result (bytes) that unsorted indices are reordered in, as one chunk along
+#: the axis, after gathering the sorted positions.
+MAX_REORDER_BYTES = 256 * 2**20
+
+
+def _gather(x: Array, idx: np.ndarray, axis: int):
+    """``take`` through :func:`gather_sorted`: sorted positions are gathered block by
+    block; unsorted ones are gathered sorted, then reordered with one NumPy call on the
+    result put in one chunk along ``axis`` (up to ``MAX_REORDER_BYTES``). ``None`` where
+    neither applies."""
+    from ._api import map_blocks
+    from ._gather import gather_sorted
+
+    if (np.diff(idx) >= 0).all():
+        return gather_sorted(x, idx, axis)
+    row = x.dtype.itemsize * int(np.prod([n for a, n in enumerate(x.shape) if a != axis]))
+    if idx.size * row > MAX_REORDER_BYTES:
+        return None
+    order = np.argsort(idx, kind="stable")
+    g = gather_sorted(x, idx[order], axis)
+    if g is None:
+        return None
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(order.size)
+    whole = g.rechunk(tuple(-1 if a == axis else c for a, c in enumerate(g.chunks)))
+    return map_blocks(lambda b: np.take(b, inverse, axis=axis), whole, name="take-reorder")
+
 
 def _is_basic(k) -> bool:
     return k is None or k is Ellipsis or isinstance(k, (slice, int)) and not isinstance(k, bool)
@@ -30,7 +61,7 @@ def getitem(x: Array, key) -> Array:
     if len(key) == 1 and _is_mask(key[0]):
         return _mask(x, key[0])
     arrays = [i for i, k in enumerate(key) if not _is_basic(k)]
-    if len(arrays) == 1 and Ellipsis not in key and None not in key:
+    if len(arrays) == 1 and not any(k is Ellipsis or k is None for k in key):
         (pos,) = arrays
         indices = np.asarray(key[pos].compute() if isinstance(key[pos], Array) else key[pos])
         if indices.dtype.kind in "iu" and indices.ndim == 1:
@@ -88,10 +119,15 @@ def take(x, indices, /, *, axis=None) -> Array:
     breaks = np.flatnonzero(np.diff(idx) != 1) + 1
     starts = np.concatenate(([0], breaks))
     ends = np.concatenate((breaks, [idx.size]))
+    if starts.size > MAX_SLICE_RUNS:
+        gathered = _gather(x, idx, axis)
+        if gathered is not None:
+            return gathered
     if starts.size > MAX_TAKE_RUNS:
         raise IndexError(
             f"take: the indices form {starts.size} runs of consecutive positions, over the "
-            f"limit of {MAX_TAKE_RUNS} (sort them, or rechunk and use map_blocks)")
+            f"limit of {MAX_TAKE_RUNS}, and repeat positions more often than a block holds "
+            "(take fewer repeats, or rechunk and use map_blocks)")
     pieces = [
         x[tuple(slice(int(idx[s]), int(idx[e - 1]) + 1) if a == axis else slice(None)
                 for a in range(x.ndim))]

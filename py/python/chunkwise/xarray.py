@@ -11,7 +11,7 @@ gives chunkwise-backed variables. Without installation pass an instance instead:
 
 ``from_array`` is lazy: xarray hands the manager a lazily indexed, CF-decoding wrapper of
 the store's variable, and each chunkwise block reads its region from that wrapper when the
-graph runs (``map_blocks`` with ``block_id``), so opening a dataset reads nothing and a
+graph runs (``chunkwise.from_array``), so opening a dataset reads nothing and a
 computation reads each block once. The reads are Python calls (xarray's decoding and the
 store's codecs), so they run under the GIL, one block at a time, while the computation on
 the blocks runs in parallel in Rust. NaN-skipping reductions (xarray's default on floats)
@@ -28,6 +28,7 @@ from xarray.namedarray.parallelcompat import ChunkManagerEntrypoint
 import chunkwise as _cw
 from ._array import Array
 from ._chunks import normalize_chunks as _normalize
+from ._dask import _whole_lines_reduce
 
 
 def _explicit(chunks, shape, itemsize) -> tuple[tuple[int, ...], ...]:
@@ -67,20 +68,10 @@ class ChunkwiseManager(ChunkManagerEntrypoint):
     def from_array(self, data: Any, chunks, **kwargs) -> Array:
         """A chunkwise array of ``data``: a NumPy array is wrapped (no copy); any other
         array-like (xarray's lazy backend arrays) is read block by block when the graph
-        runs, with ``data[region]``."""
-        if isinstance(data, np.ndarray):
-            return _cw.from_numpy(data, _explicit(chunks, data.shape, data.dtype.itemsize))
-        dtype = _cw._dtypes.to_dtype(data.dtype)
-        explicit = _explicit(chunks, tuple(data.shape), dtype.itemsize)
-        starts = [np.cumsum((0,) + c).tolist() for c in explicit]
-
-        def read(template, block_id):
-            region = tuple(slice(s[i], s[i + 1]) for s, i in zip(starts, block_id))
-            return np.asarray(data[region], dtype=dtype)
-
-        template = _cw.empty(tuple(data.shape), dtype=dtype, chunks=explicit)
-        return _cw.map_blocks(read, template, dtype=dtype,
-                              name=kwargs.get("name") or "xarray-read")
+        runs (``chunkwise.from_array``)."""
+        itemsize = np.dtype(data.dtype).itemsize
+        return _cw.from_array(data, _explicit(chunks, tuple(data.shape), itemsize),
+                              name=kwargs.get("name"))
 
     def rechunk(self, data: Array, chunks, **kwargs) -> Array:
         """``data`` in new chunks."""
@@ -112,24 +103,15 @@ class ChunkwiseManager(ChunkManagerEntrypoint):
         """A general reduction: ``func`` then ``aggregate_func`` over the whole reduced
         axes. The reduced axes are first rechunked into one chunk, so ``func`` runs on
         complete lanes (correct, less parallel than a tree)."""
-        axes = tuple(range(arr.ndim)) if axis is None else (
-            (axis,) if isinstance(axis, int) else tuple(axis))
-        axes = tuple(a % arr.ndim for a in axes)
-        x = arr.rechunk(tuple(-1 if a in axes else c for a, c in enumerate(arr.chunks)))
         agg = aggregate_func or combine_func
 
-        def block(b):
-            r = func(b, axis=axes, keepdims=True)
+        def block(b, axis, keepdims):
+            r = func(b, axis=axis, keepdims=True)
             if agg is not None:
-                r = agg(r, axis=axes, keepdims=True)
+                r = agg(r, axis=axis, keepdims=True)
             return np.asarray(r)
 
-        # keepdims: reduced axes to length 1 via slicing a length-1 placeholder.
-        lead = x[tuple(slice(0, 1) if a in axes else slice(None) for a in range(x.ndim))]
-        out = _reduce_blocks(block, x, lead, dtype or arr.dtype)
-        if not keepdims:
-            out = _cw.squeeze(out, axis=axes)
-        return out
+        return _whole_lines_reduce(arr, axis, block, dtype or arr.dtype, keepdims, "reduction")
 
     def scan(self, func, binop, ident, arr, axis=None, dtype=None, **kwargs):
         """A cumulative reduction along ``axis`` (``np.cumsum``/``np.cumprod`` through
@@ -234,18 +216,3 @@ class ChunkwiseManager(ChunkManagerEntrypoint):
         from ._chunks import AUTO_CHUNK_BYTES
 
         return AUTO_CHUNK_BYTES
-
-
-def _reduce_blocks(block, x: Array, lead: Array, dtype) -> Array:
-    """``block`` on each block of ``x`` (whose reduced axes are whole), giving blocks of
-    ``lead``'s shape: computed per block via map_blocks over ``x`` then sliced."""
-    # map_blocks keeps the block shape, so broadcast the reduced block back and take the
-    # first element along the reduced axes.
-    reduced = [a for a in range(x.ndim) if lead.shape[a] != x.shape[a] or x.shape[a] == 1]
-
-    def full(b):
-        r = block(b)
-        return np.broadcast_to(r, b.shape).astype(dtype)
-
-    y = _cw.map_blocks(full, x, dtype=dtype, name="reduction")
-    return y[tuple(slice(0, 1) if a in reduced else slice(None) for a in range(x.ndim))]

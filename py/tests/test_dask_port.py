@@ -1,0 +1,157 @@
+"""Dask-style code on chunkwise (``import chunkwise as da``): the functions and random API a
+Dask notebook uses, masks and takes of many scattered positions, NaN-skipping reductions,
+lazy reads of array-likes; every result compared with NumPy."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import chunkwise as da
+from test_numpy_reference import chunked, close
+
+FLOATS = ["float32", "float64"]
+
+
+def test_notebook_style_script(tmp_path):
+    x = da.random.random((2000, 300), chunks=(500, 100), seed=3)
+    xn = x.compute()
+    close(x.mean(axis=0), xn.mean(axis=0))
+    close(x[::2, 5:10].sum(), xn[::2, 5:10].sum())
+    close(x[x > 0.5], xn[xn > 0.5])  # about 300,000 runs: gathered block by block
+    close(da.where(x > 0.5, x, 0).sum(axis=1), np.where(xn > 0.5, xn, 0).sum(axis=1))
+    close(da.concatenate([x, x], axis=1)[:, 295:305], np.concatenate([xn, xn], 1)[:, 295:305])
+    close(da.dot(x[:50], x[:50].T), np.dot(xn[:50], xn[:50].T))
+    path = tmp_path / "x.zarr"
+    da.to_zarr(x, path)
+    close(da.from_zarr(path)[100:900:3].std(axis=0), xn[100:900:3].std(axis=0))
+    d = da.distance.pairwise_distance(x[:200], metric="euclidean").compute()
+    ref = np.sqrt(((xn[:200, None, :] - xn[None, :200, :]) ** 2).sum(-1))
+    np.testing.assert_allclose(d, ref, atol=1e-10)
+
+
+def test_random_api():
+    rng = da.random.default_rng(5)
+    a, b = rng.random((100,), chunks=30), rng.random((100,), chunks=30)
+    assert not np.array_equal(a.compute(), b.compute())  # successive draws differ
+    again = da.random.default_rng(5).random((100,), chunks=7)
+    close(again, a.compute())  # reproducible from the seed, in any chunking
+    assert not np.array_equal(da.random.random(10).compute(), da.random.random(10).compute())
+    k = da.random.randint(-3, 4, size=20000, chunks=3000, seed=1, dtype="int8").compute()
+    assert k.dtype == np.int8 and k.min() == -3 and k.max() == 3
+    counts = np.bincount(k + 3)
+    assert counts.min() > 2500  # every value reachable, roughly uniform
+    z = da.random.RandomState(0).normal(2.0, 0.5, size=50000, chunks=10000).compute()
+    assert abs(z.mean() - 2.0) < 0.02 and abs(z.std() - 0.5) < 0.02
+    with pytest.raises(ValueError):
+        da.random.randint(5, 5, size=3)
+    with pytest.raises(ValueError):
+        da.random.randint(0, 300, size=3, dtype="uint8")
+
+
+@given(chunked(FLOATS, min_dims=1, max_dims=3, max_side=9), st.integers(0, 2**32 - 1))
+def test_masks_and_takes_of_many_runs(pair, seed):
+    a, x = pair
+    rng = np.random.default_rng(seed)
+    mask = rng.random(a.shape) < 0.5
+    close(x[mask], a[mask])
+    close(x[da.asarray(mask, chunks=x.chunks)], a[mask])
+    idx = rng.integers(0, a.shape[0], size=2 * a.shape[0])  # unsorted, repeated
+    close(da.take(x, idx, axis=0), np.take(a, idx, axis=0))
+    close(da.take(x, np.sort(idx), axis=0), np.take(a, np.sort(idx), axis=0))
+
+
+def test_take_gathers_without_a_layer_per_run():
+    a = np.arange(100_000.0)
+    x = da.asarray(a, chunks=10_000)
+    idx = np.arange(0, 100_000, 3)  # 33,334 runs: over the slice-per-run limit
+    y = da.take(x, idx, axis=0)
+    assert y.chunks[0][0] == 3334
+    close(y, a[idx])
+
+
+@given(chunked(FLOATS, min_dims=1, max_dims=3, min_side=1), st.data())
+def test_nan_reductions(pair, data):
+    a, x = pair
+    rng = np.random.default_rng(0)
+    a = np.where(rng.random(a.shape) < 0.3, np.nan, a).astype(a.dtype)
+    x = da.asarray(a, chunks=x.chunks)
+    axis = data.draw(st.none() | st.integers(0, a.ndim - 1))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for name in ("nansum", "nanprod", "nanmean", "nanvar", "nanstd", "nanmin", "nanmax"):
+            got = getattr(da, name)(x, axis=axis).compute()
+            want = getattr(np, name)(a, axis=axis)
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4, equal_nan=True,
+                                       err_msg=name)
+        np.testing.assert_allclose(da.nanvar(x, axis=axis, ddof=1).compute(),
+                                   np.nanvar(a, axis=axis, ddof=1), rtol=1e-4, atol=1e-4,
+                                   equal_nan=True)
+        np.testing.assert_allclose(da.nancumsum(x, axis=axis).compute(),
+                                   np.nancumsum(a, axis=axis), rtol=1e-4, atol=1e-4)
+
+
+def test_numpy_dispatch_of_nan_functions_stays_lazy():
+    a = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, 6.0]])
+    x = da.asarray(a, chunks=1)
+    y = np.nanmean(x, axis=0)
+    assert isinstance(y, da.Array)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        close(y, np.nanmean(a, axis=0))
+
+
+@given(chunked(["int64", "float64"], min_dims=1, max_dims=2, min_side=1), st.data())
+def test_histogram_bincount_median(pair, data):
+    a, x = pair
+    counts, edges = da.histogram(x, bins=7, range=(-20, 20))
+    want_counts, want_edges = np.histogram(a, bins=7, range=(-20, 20))
+    np.testing.assert_array_equal(counts.compute(), want_counts)
+    np.testing.assert_array_equal(edges, want_edges)
+    w = da.asarray(np.ones(a.shape) * 0.5, chunks=x.chunks)
+    np.testing.assert_allclose(da.histogram(x, bins=[-5, 0, 1, 30], weights=w)[0].compute(),
+                               np.histogram(a, bins=[-5, 0, 1, 30], weights=np.full(a.shape, 0.5))[0])
+    axis = data.draw(st.none() | st.integers(0, a.ndim - 1))
+    np.testing.assert_allclose(da.median(x, axis=axis).compute(), np.median(a, axis=axis))
+    if a.ndim == 1 and a.dtype.kind == "i":
+        v = np.abs(a)
+        got = da.bincount(da.asarray(v, chunks=x.chunks), minlength=3).compute()
+        np.testing.assert_array_equal(got, np.bincount(v, minlength=3))
+
+
+def test_isclose_allclose_block_ravel():
+    a = np.array([1.0, np.inf, -np.inf, np.nan, 1e-9, 2.0])
+    b = np.array([1.0 + 1e-7, np.inf, np.inf, np.nan, 0.0, 2.1])
+    x, y = da.asarray(a, chunks=4), da.asarray(b, chunks=3)
+    close(da.isclose(x, y), np.isclose(a, b))
+    close(da.isclose(x, y, equal_nan=True), np.isclose(a, b, equal_nan=True))
+    assert bool(da.allclose(x[:2], y[:2])) and not bool(da.allclose(x, y))
+    m = np.arange(12.0).reshape(3, 4)
+    z = da.asarray(m, chunks=2)
+    close(da.block([[z, z], [z, z]]), np.block([[m, m], [m, m]]))
+    close(da.ravel(z), m.ravel())
+
+
+def test_from_array_reads_array_likes_lazily():
+    class Store:
+        """An array-like that counts its reads (as an h5py or zarr array would be read)."""
+
+        def __init__(self, data):
+            self.data, self.shape, self.dtype, self.reads = data, data.shape, data.dtype, 0
+
+        def __getitem__(self, key):
+            self.reads += 1
+            return self.data[key]
+
+    s = Store(np.arange(60.0).reshape(6, 10))
+    x = da.from_array(s, chunks=(3, 5))
+    assert s.reads == 0
+    close(x.sum(axis=0), s.data.sum(axis=0))
+    assert s.reads == 4  # one read per block
+    zarr = pytest.importorskip("zarr")
+    z = zarr.create_array(store={}, shape=(7, 9), chunks=(3, 3), dtype="int32")
+    z[:] = np.arange(63).reshape(7, 9)
+    want = np.arange(63, dtype="int32").reshape(7, 9)
+    close(da.from_array(z, chunks=(4, 4))[1:, ::2], want[1:, ::2])
