@@ -155,3 +155,31 @@ def test_from_array_reads_array_likes_lazily():
     z[:] = np.arange(63).reshape(7, 9)
     want = np.arange(63, dtype="int32").reshape(7, 9)
     close(da.from_array(z, chunks=(4, 4))[1:, ::2], want[1:, ::2])
+
+
+@pytest.mark.parametrize("spec,shapes", [
+    ("bij,bjk->bik", [(3, 4, 5), (3, 5, 6)]),
+    ("ij,kj->ik", [(4, 5), (6, 5)]),
+    ("ijk->ki", [(3, 4, 5)]),
+    ("ijk->", [(3, 4, 5)]),
+    ("bij,bjk,kl->bil", [(3, 4, 5), (3, 5, 6), (6, 2)]),
+    ("ij,jk", [(4, 5), (5, 3)]),
+    ("i,i->", [(7,), (7,)]),
+    ("i,j->ij", [(3,), (4,)]),
+    ("bij,bik->bjk", [(2, 3, 4), (2, 3, 5)]),
+])
+def test_einsum(spec, shapes):
+    rng = np.random.default_rng(len(spec))
+    arrays = [rng.random(s) for s in shapes]
+    got = da.einsum(spec, *[da.asarray(a, chunks=2) for a in arrays])
+    np.testing.assert_allclose(got.compute(), np.einsum(spec, *arrays), rtol=1e-12)
+
+
+def test_einsum_refuses_what_it_does_not_do():
+    x = da.ones((3, 3), chunks=2)
+    with pytest.raises(NotImplementedError, match="trace"):
+        da.einsum("ii->", x)
+    with pytest.raises(NotImplementedError, match=r"\.\.\."):
+        da.einsum("...i->...", x)
+    with pytest.raises(ValueError, match="operands"):
+        da.einsum("ij,jk->ik", x)

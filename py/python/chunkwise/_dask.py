@@ -1,6 +1,6 @@
 """Functions of ``dask.array`` outside the Array API standard, so that Dask code ports by
 changing the import: ``from_array`` (lazy for any array-like: h5py, zarr, xarray's
-backend arrays), ``concatenate``, ``dot``, ``ravel``, ``block``, ``isclose``,
+backend arrays), ``concatenate``, ``dot``, ``einsum``, ``ravel``, ``block``, ``isclose``,
 ``allclose``, ``median``, ``nanmedian``, ``histogram``, ``bincount``.
 
 >>> import numpy as np, chunkwise as da
@@ -21,8 +21,8 @@ from ._array import Array, _as_array
 from ._axes import normalize_axes
 
 __all__ = [
-    "allclose", "bincount", "block", "concatenate", "dot", "from_array", "histogram",
-    "isclose", "median", "nanmedian", "ravel",
+    "allclose", "bincount", "block", "concatenate", "dot", "einsum", "from_array",
+    "histogram", "isclose", "median", "nanmedian", "ravel",
 ]
 
 
@@ -217,3 +217,85 @@ def bincount(x, weights=None, minlength=0) -> Array:
     n = max(top + 1, int(minlength))
     k = np.arange(n)
     return _one_hot_counts(x, k, k + 1, False, weights)
+
+
+def einsum(subscripts: str, *operands) -> Array:
+    """NumPy's ``einsum`` for subscripts without ``...`` and without an index repeated
+    within one operand (diagonals and traces are refused): indices of one operand only
+    that are not in the output are summed first; a pair of operands contracts through
+    ``tensordot`` when no shared index is kept in the output, and through a broadcast
+    product summed over the shared indices otherwise; more operands fold from the left.
+
+    >>> import numpy as np, chunkwise as da
+    >>> a = np.arange(6.0).reshape(2, 3)
+    >>> da.einsum("ij,kj->ik", da.asarray(a, chunks=1), da.asarray(a, chunks=2)).compute().tolist()
+    [[5.0, 14.0], [14.0, 50.0]]
+    """
+    if "." in subscripts:
+        raise NotImplementedError("einsum: subscripts with '...' are not supported")
+    spec = subscripts.replace(" ", "")
+    inputs, arrow, out = spec.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(operands):
+        raise ValueError(f"einsum: {len(terms)} operands in {subscripts!r}, "
+                         f"{len(operands)} given")
+    for t in terms:
+        if len(set(t)) != len(t):
+            raise NotImplementedError(
+                f"einsum: an index repeated within one operand ({t!r}: a diagonal or trace)")
+    if not arrow:
+        counts = {c: inputs.count(c) for c in set(inputs) if c.isalpha()}
+        out = "".join(sorted(c for c, n in counts.items() if n == 1))
+    xs = [_as_array(x) for x in operands]
+    for t, x in zip(terms, xs):
+        if len(t) != x.ndim:
+            raise ValueError(f"einsum: {t!r} names {len(t)} axes of an array with {x.ndim}")
+    acc, acc_ix = xs[0], terms[0]
+    if len(xs) == 1:
+        return _einsum_one(acc, acc_ix, out)
+    for k in range(1, len(xs)):
+        later = set(out).union(*terms[k + 1:])
+        keep = "".join(c for c in dict.fromkeys(acc_ix + terms[k]) if c in later)
+        acc, acc_ix = _einsum_pair(acc, acc_ix, xs[k], terms[k], keep), keep
+    return _einsum_one(acc, acc_ix, out)
+
+
+def _einsum_one(x: Array, ix: str, out: str) -> Array:
+    """``x`` (indices ``ix``) summed over the indices not in ``out``, in ``out``'s order."""
+    from ._manipulation import permute_dims
+    from ._statistical import sum as _sum
+
+    gone = tuple(a for a, c in enumerate(ix) if c not in out)
+    if gone:
+        x, ix = _sum(x, axis=gone), "".join(c for c in ix if c in out)
+    if set(out) - set(ix):
+        raise ValueError(f"einsum: output indices {out!r} not among the inputs' {ix!r}")
+    return permute_dims(x, tuple(ix.index(c) for c in out)) if ix != out else x
+
+
+def _einsum_pair(a: Array, ai: str, b: Array, bi: str, out: str) -> Array:
+    from ._linalg_functions import tensordot
+    from ._manipulation import expand_dims, permute_dims
+    from ._statistical import sum as _sum
+
+    a = _einsum_one(a, ai, "".join(c for c in ai if c in out or c in bi))
+    ai = "".join(c for c in ai if c in out or c in bi)
+    b = _einsum_one(b, bi, "".join(c for c in bi if c in out or c in ai))
+    bi = "".join(c for c in bi if c in out or c in ai)
+    shared = [c for c in ai if c in bi]
+    if not any(c in out for c in shared):
+        r = tensordot(a, b, axes=(tuple(ai.index(c) for c in shared),
+                                  tuple(bi.index(c) for c in shared)))
+        ri = "".join(c for c in ai if c not in shared) + "".join(c for c in bi if c not in shared)
+        return _einsum_one(r, ri, out)
+    summed = [c for c in shared if c not in out]
+    order = out + "".join(summed)
+
+    def aligned(x, xi):
+        x = permute_dims(x, tuple(xi.index(c) for c in order if c in xi))
+        for p in (p for p, c in enumerate(order) if c not in xi):  # ascending positions
+            x = expand_dims(x, axis=p)
+        return x
+
+    prod = aligned(a, ai) * aligned(b, bi)
+    return _sum(prod, axis=tuple(range(len(out), len(order)))) if summed else prod
