@@ -40,7 +40,7 @@ pub enum NpyError {
         reason: String,
     },
     /// The file is a well-formed `.npy` file whose element type chunkwise does not support.
-    #[error("{path}: unsupported dtype {descr:?} (chunkwise reads bool, int8, uint8, int16, uint16, int32, uint32, int64, uint64, float32, float64)")]
+    #[error("{path}: unsupported dtype {descr:?} (chunkwise reads bool, int8, uint8, int16, uint16, int32, uint32, int64, uint64, float32, float64, complex64, complex128)")]
     UnsupportedDType {
         /// The file.
         path: String,
@@ -122,6 +122,29 @@ macro_rules! npy_elem_num {
     )*};
 }
 npy_elem_num!(i8, i16, u16, i32, u32, i64, u64, f32, f64);
+
+/// Complex elements are their real and imaginary parts, each stored as its float type
+/// (`<c8` is two `<f4`, `<c16` two `<f8`).
+macro_rules! npy_elem_complex {
+    ($($c:ty: $t:ty),*) => {$(
+        impl NpyElem for $c {
+            const SIZE: usize = 2 * std::mem::size_of::<$t>();
+            fn decode(src: &[u8], big_endian: bool, out: &mut Vec<Self>) {
+                let mut parts = Vec::with_capacity(src.len() / <$t as NpyElem>::SIZE);
+                <$t>::decode(src, big_endian, &mut parts);
+                out.extend(parts.chunks_exact(2).map(|p| <$c>::new(p[0], p[1])));
+            }
+            fn encode(src: &[Self], out: &mut Vec<u8>) {
+                out.reserve(src.len() * Self::SIZE);
+                for v in src {
+                    out.extend_from_slice(&v.re.to_le_bytes());
+                    out.extend_from_slice(&v.im.to_le_bytes());
+                }
+            }
+        }
+    )*};
+}
+npy_elem_complex!(chunkwise_ir::Complex32: f32, chunkwise_ir::Complex64: f64);
 
 // ---------------------------------------------------------------------------------------
 // Header parsing
@@ -1026,11 +1049,11 @@ mod tests {
         }
         assert!(err.to_string().contains("float16.npy"));
         for descr in [
-            "<c16",
+            "<c32",
             "<U5",
             "|O",
             "<f2",
-            "<c8",
+            "|c8",
             "|f8",
             "[('a', '<i4'), ('b', '<f8')]",
         ] {
@@ -1169,6 +1192,18 @@ mod tests {
             arr(
                 &[n / 7, 7],
                 (0..n / 7 * 7).map(|i| i as f64 / 3.0).collect(),
+            ),
+            arr(
+                &[n],
+                (0..n)
+                    .map(|i| chunkwise_ir::Complex32::new(i as f32 * 0.5, -(i as f32)))
+                    .collect(),
+            ),
+            arr(
+                &[n],
+                (0..n)
+                    .map(|i| chunkwise_ir::Complex64::new(i as f64 / 3.0, 1e300 / (i as f64 + 1.0)))
+                    .collect(),
             ),
         ];
         // The other integer types, with values that wrap in each.

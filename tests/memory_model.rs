@@ -46,6 +46,9 @@ fn every_reduction_state_holds_the_bytes_the_model_records() {
     for dtype in DType::ALL {
         let xt = x.astype(dtype).unwrap();
         for op in ops {
+            if dtype.is_complex() && !op.takes_complex() {
+                continue;
+            }
             let arg = matches!(op, ReduceOp::ArgMin | ReduceOp::ArgMax);
             let axes: &[&[isize]] = if arg {
                 &[&[0], &[1]]

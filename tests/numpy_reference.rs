@@ -4,10 +4,13 @@
 //! chunkings (one block; small regular chunks; ragged explicit chunks) and compared with
 //! NumPy's output: f64 to 1e-12 relative, integers exactly. The `int_*` fixtures cover the
 //! integer types int8, int16, uint16, uint32 and uint64: wrapping arithmetic, mixed-type
-//! promotion, sums (to int64 / uint64), casts.
+//! promotion, sums (to int64 / uint64), casts. The `cx_*` fixtures cover complex64 and
+//! complex128: arithmetic, promotion, math functions on ordinary and special values,
+//! comparisons, `where`, casts, sum/prod/mean and matmul.
 
 use chunkwise::npy::read_npy;
 use chunkwise::{Array, DType, DynArray, SliceArg};
+use chunkwise_ir::{Complex32, Complex64};
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -114,9 +117,37 @@ fn compare(name: &str, k: usize, tol: Tol, got: &DynArray, want: &DynArray) {
             }
         }};
     }
+    // Complex: each component as a float of the component type, or (for the rounding of
+    // a small component next to a large one) within the same tolerance of the modulus.
+    macro_rules! complexes {
+        ($c:ty, $t:ty, $sign:expr) => {{
+            let (g, w) = (
+                got.as_typed::<$c>().unwrap(),
+                want.as_typed::<$c>().unwrap(),
+            );
+            let at = |v: $t| (v as f64, ordinal(v.to_bits() as u64, $sign));
+            let eps = <$t>::EPSILON as f64;
+            for ((i, &wv), &gv) in w.indexed_iter().zip(g.iter()) {
+                let near = |gc: $t, wc: $t| {
+                    let by_modulus = match tol {
+                        Tol::Rel(r) => r,
+                        Tol::Ulps(n) => n as f64 * eps,
+                    } * (wv.norm() as f64);
+                    floats_match(tol, at(gc), at(wc))
+                        || (wc.is_finite() && ((gc - wc) as f64).abs() <= by_modulus)
+                };
+                assert!(
+                    near(gv.re, wv.re) && near(gv.im, wv.im),
+                    "{name} (chunking {k}) at {i:?}: got {gv}, NumPy {wv} ({tol:?})"
+                );
+            }
+        }};
+    }
     match want.dtype() {
         DType::F64 => floats!(f64, 1 << 63),
         DType::F32 => floats!(f32, 1 << 31),
+        DType::C128 => complexes!(Complex64, f64, 1 << 63),
+        DType::C64 => complexes!(Complex32, f32, 1 << 31),
         // bool and every integer type: exactly
         _ => assert_eq!(got, want, "{name} (chunking {k})"),
     }
@@ -504,4 +535,281 @@ fn shifts_follow_numpy_for_every_integer_type() {
     assert!(f.shl(1).is_err());
     assert!(b.shr(&b).is_err());
     assert!(u.shl(&counts).is_err());
+}
+
+/// The complex fixture `in_cx_{name}`.
+fn cx(name: &str) -> String {
+    path(&format!("in_cx_{name}"))
+}
+
+#[test]
+fn complex_arithmetic_and_powers() {
+    for dt in ["128", "64"] {
+        let (z, w) = (cx(&format!("z{dt}")), cx("w128"));
+        let zdt = if dt == "64" { DType::C64 } else { DType::C128 };
+        // (z * 2 - w) / (z + (1+2j)) + z**2 - (-z), with w cast to z's type.
+        check_with(&path(&format!("out_cx_arith_{dt}")), MATH_ULPS, |ld| {
+            let (z, w) = (ld(&z), ld(&w).astype(zdt).unwrap());
+            (&z * 2.0 - &w) / (&z + Complex64::new(1.0, 2.0)) + z.pow(2.0).unwrap() - (-&z)
+        });
+        // z ** w + z**3 + z**-2 + z**0.5 (small integer powers are products, as NumPy's).
+        check_with(&path(&format!("out_cx_pow_{dt}")), Tol::Ulps(16), |ld| {
+            let (z, w) = (ld(&z), ld(&w).astype(zdt).unwrap());
+            z.pow(&w).unwrap() + z.pow(3.0).unwrap() + z.pow(-2.0).unwrap() + z.pow(0.5).unwrap()
+        });
+    }
+}
+
+#[test]
+fn complex_promotion_follows_numpy() {
+    let (z64, a) = (cx("z64"), path("in_a"));
+    let (f32s, i32s, i16s) = (cx("f32"), cx("i32"), cx("i16"));
+    check(&path("out_cx_prom_64_f64"), |ld| ld(&z64) + ld(&a));
+    check_with(&path("out_cx_prom_64_f32"), Tol::Ulps(1), |ld| {
+        ld(&z64) * ld(&f32s)
+    });
+    check(&path("out_cx_prom_64_i32"), |ld| ld(&z64) - ld(&i32s));
+    check(&path("out_cx_prom_64_i16"), |ld| ld(&z64) + ld(&i16s));
+    // Python complex scalars take the array's float precision (f32 gives complex64).
+    check_with(&path("out_cx_scalar_f32"), Tol::Ulps(1), |ld| {
+        ld(&f32s) * Complex64::new(2.0, -1.0)
+    });
+    check(&path("out_cx_scalar_i32"), |ld| {
+        ld(&i32s) + Complex64::new(0.0, 1.0)
+    });
+}
+
+#[test]
+fn complex_math_functions_on_ordinary_and_special_values() {
+    type Unary = fn(&Array) -> Array;
+    let ops: [(&str, Unary); 31] = [
+        ("sqrt", Array::sqrt),
+        ("exp", Array::exp),
+        ("expm1", Array::expm1),
+        ("exp2", Array::exp2),
+        ("log", Array::log),
+        ("log1p", Array::log1p),
+        ("log2", Array::log2),
+        ("log10", Array::log10),
+        ("sin", Array::sin),
+        ("cos", Array::cos),
+        ("tan", Array::tan),
+        ("sinh", Array::sinh),
+        ("cosh", Array::cosh),
+        ("tanh", Array::tanh),
+        ("arcsin", Array::arcsin),
+        ("arccos", Array::arccos),
+        ("arctan", Array::arctan),
+        ("arcsinh", Array::arcsinh),
+        ("arccosh", Array::arccosh),
+        ("arctanh", Array::arctanh),
+        ("square", Array::square),
+        ("sign", Array::sign),
+        ("abs", Array::abs),
+        ("real", Array::real),
+        ("imag", Array::imag),
+        ("conj", Array::conj),
+        ("isnan", Array::isnan),
+        ("isinf", Array::isinf),
+        ("isfinite", Array::isfinite),
+        ("round", Array::round),
+        ("negative", |x| -x),
+    ];
+    for dt in ["128", "64"] {
+        for (input, out) in [
+            (format!("z{dt}"), "out_cx_"),
+            (format!("sp{dt}"), "out_cx_sp_"),
+        ] {
+            let x = cx(&input);
+            for (name, f) in ops {
+                // At special values expm1 and tanh follow the Array API where NumPy does
+                // not (see complex_expm1_and_tanh_special_cases).
+                if out == "out_cx_sp_" && matches!(name, "expm1" | "tanh") {
+                    continue;
+                }
+                check_with(&path(&format!("{out}{name}_{dt}")), MATH_ULPS, |ld| {
+                    f(&ld(&x))
+                });
+            }
+        }
+    }
+}
+
+/// The Array API's special cases of complex `expm1` and `tanh` where NumPy (C99 `ctanh`,
+/// NumPy's `expm1` formula) gives other values: `expm1(+inf + 0j)` is NumPy's `inf + NaN j`,
+/// `expm1(-inf + inf j)` NumPy's `NaN + NaN j`, `tanh(+inf + 2j)` C99's `1 - 0j`.
+#[test]
+fn complex_expm1_and_tanh_special_cases() {
+    use chunkwise_ir::Complex64 as C;
+    let (inf, nan) = (f64::INFINITY, f64::NAN);
+    let eval = |f: fn(&Array) -> Array, z: Vec<C>| -> Vec<C> {
+        let n = z.len();
+        let a = Array::from_ndarray(ndarray::Array1::from(z), &[n as u64]).unwrap();
+        f(&a).compute::<C>().unwrap().into_raw_vec_and_offset().0
+    };
+    // (input, expected); NaN parts match any NaN, zeros match with their sign.
+    let expm1 = [
+        (C::new(0.0, 0.0), C::new(0.0, 0.0)),
+        (C::new(-0.0, 0.0), C::new(0.0, 0.0)),
+        (C::new(inf, 0.0), C::new(inf, 0.0)),
+        (C::new(-inf, inf), C::new(-1.0, 0.0)),
+        (C::new(inf, inf), C::new(inf, nan)),
+        (C::new(-inf, nan), C::new(-1.0, 0.0)),
+        (C::new(inf, nan), C::new(inf, nan)),
+        (C::new(nan, 0.0), C::new(nan, 0.0)),
+        (C::new(nan, 1.0), C::new(nan, nan)),
+        (C::new(1.0, inf), C::new(nan, nan)),
+    ];
+    let tanh = [
+        (C::new(inf, 2.0), C::new(1.0, 0.0)),
+        (C::new(inf, -2.0), C::new(1.0, -0.0)),
+        (C::new(-inf, 3.0), C::new(-1.0, 0.0)),
+    ];
+    let same = |a: f64, b: f64| (a.is_nan() && b.is_nan()) || a.to_bits() == b.to_bits();
+    for (f, name, cases) in [
+        (Array::expm1 as fn(&Array) -> Array, "expm1", &expm1[..]),
+        (Array::tanh, "tanh", &tanh[..]),
+    ] {
+        let got = eval(f, cases.iter().map(|c| c.0).collect());
+        for ((z, want), g) in cases.iter().zip(got) {
+            assert!(
+                same(g.re, want.re) && same(g.im, want.im),
+                "{name}({z}) = {g}, the standard says {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn complex_comparisons_where_and_casts() {
+    let (z, w) = (cx("z128"), cx("w128"));
+    // (z == where(real(z) > 0, z, 0)) ^ (z != conj(z))
+    check(&path("out_cx_eq"), |ld| {
+        let z = ld(&z);
+        let pos = z.real().gt(0.0).unwrap();
+        let kept = Array::where_(&pos, &z, 0.0).unwrap();
+        z.eq(&kept).unwrap().xor(z.ne(z.conj()).unwrap()).unwrap()
+    });
+    check(&path("out_cx_where"), |ld| {
+        let z = ld(&z);
+        Array::where_(z.real().gt(0.0).unwrap(), &z, ld(&w)).unwrap()
+    });
+    check(&path("out_cx_cast_f64"), |ld| {
+        ld(&z).astype(DType::F64).unwrap()
+    });
+    check(&path("out_cx_cast_i32"), |ld| {
+        (ld(&z) * 10.0).astype(DType::I32).unwrap()
+    });
+    check(&path("out_cx_cast_bool"), |ld| {
+        let z = ld(&z);
+        (&z * z.real().gt(0.0).unwrap())
+            .astype(DType::Bool)
+            .unwrap()
+    });
+    check(&path("out_cx_cast_c64"), |ld| {
+        ld(&z).astype(DType::C64).unwrap()
+    });
+    check(&path("out_cx_cast_f32_c128"), |ld| {
+        ld(&cx("f32")).astype(DType::C128).unwrap()
+    });
+    check(&path("out_cx_cast_i32_c64"), |ld| {
+        ld(&cx("i32")).astype(DType::C64).unwrap()
+    });
+}
+
+#[test]
+fn complex_sum_prod_mean_and_matmul() {
+    let (z, z64) = (cx("z128"), cx("z64"));
+    check(&path("out_cx_sum_axis0"), |ld| {
+        ld(&z).sum(Some(&[0]), false).unwrap()
+    });
+    check_with(&path("out_cx_prod_axis1"), Tol::Ulps(8), |ld| {
+        ld(&z64).prod(Some(&[1]), false).unwrap()
+    });
+    check(&path("out_cx_mean"), |ld| ld(&z).mean(None, false).unwrap());
+    check_with(&path("out_cx_mean_axis0_64"), Tol::Ulps(2), |ld| {
+        ld(&z64).mean(Some(&[0]), false).unwrap()
+    });
+    let (m1, m2) = (cx("m1"), cx("m2"));
+    check(&path("out_cx_matmul"), |ld| {
+        ld(&m1).matmul(&ld(&m2)).unwrap()
+    });
+    check(&path("out_cx_matmul_real"), |ld| {
+        ld(&m1).matmul(&ld(&path("in_m2"))).unwrap()
+    });
+    // vecdot's conjugation: conj(m1) @ m1[0].
+    check(&path("out_cx_vecdot"), |ld| {
+        let m = ld(&m1);
+        let row = m.slice(&[SliceArg::Index(0)]).unwrap();
+        m.conj().matmul(&row).unwrap()
+    });
+}
+
+#[test]
+fn complex_npy_files_round_trip() {
+    for name in ["z128", "z64", "sp128"] {
+        let a = read_npy(cx(name)).unwrap();
+        assert!(a.dtype().is_complex(), "{name}");
+        let p = std::env::temp_dir().join(format!("cw-cx-{}-{name}.npy", std::process::id()));
+        chunkwise::npy::write_npy(&p, &a).unwrap();
+        let back = read_npy(&p).unwrap();
+        std::fs::remove_file(&p).unwrap();
+        // Bit for bit (NaN payloads included), so compare the components' bits.
+        let bits = |x: &DynArray| -> Vec<u64> {
+            let x = x.cast(DType::C128);
+            let x = x.as_typed::<Complex64>().unwrap();
+            x.iter()
+                .flat_map(|c| [c.re.to_bits(), c.im.to_bits()])
+                .collect()
+        };
+        assert_eq!(back.dtype(), a.dtype());
+        assert_eq!(bits(&back), bits(&a), "{name}");
+    }
+}
+
+#[test]
+fn complex_orderings_are_refused_with_a_dtype_error() {
+    let z = Array::from_npy(cx("z128"), &[2, 5]).unwrap();
+    let refused = |r: chunkwise::Result<Array>, what: &str| match r {
+        Err(chunkwise::Error::Graph(chunkwise_ir::IrError::UnsupportedDType(_))) => {}
+        other => panic!("{what}: expected a dtype error, got {other:?}"),
+    };
+    refused(z.lt(&z), "lt");
+    refused(z.ge(0.0), "ge");
+    refused(z.minimum(&z), "minimum");
+    refused(z.floor_div(2.0), "floor_div");
+    refused(z.try_rem(2.0), "rem");
+    refused(z.and(&z), "and");
+    refused(z.unary(chunkwise::UnaryOp::Floor), "floor");
+    refused(z.unary(chunkwise::UnaryOp::Trunc), "trunc");
+    refused(z.argmax(None), "argmax");
+    refused(z.reduce(chunkwise::ReduceOp::Max, None, false, 4), "max");
+    refused(
+        z.reduce(chunkwise::ReduceOp::Var { ddof: 0 }, None, false, 4),
+        "var",
+    );
+    refused(z.arctan2(&z), "arctan2");
+}
+
+#[test]
+fn complex_graphs_round_trip_through_graph_files() {
+    // A complex from-array source, a complex fill value and a complex program constant.
+    let data = read_npy(cx("sp128")).unwrap();
+    let x = Array::from_dyn(data, &[5]).unwrap();
+    let c = Array::full(&[22], &[7], Complex64::new(0.5, -1.5)).unwrap();
+    let y = (&x * Complex64::new(2.0, 1.0) + &c)
+        .astype(DType::C64)
+        .unwrap();
+    let text = chunkwise_ir::serial::to_json(&[y.node().unwrap().clone()]);
+    assert!(
+        text.contains("\"c64\"") && text.contains("\"c128\""),
+        "{text}"
+    );
+    let back = chunkwise_ir::serial::from_json(&text).unwrap();
+    assert_eq!(back[0].id(), y.node().unwrap().id());
+    let (got, want) = (
+        Array::from_node(back[0].clone()).compute_dyn().unwrap(),
+        y.compute_dyn().unwrap(),
+    );
+    compare("graph file", 0, Tol::Ulps(0), &got, &want);
 }

@@ -172,6 +172,9 @@ fn written_stores_read_back() {
         (&scaled * 1e3).astype(DType::U16).unwrap(),
         (&scaled * 1e7).astype(DType::U32).unwrap(),
         (&scaled * 1e7).astype(DType::U64).unwrap(),
+        // Complex: the values times a complex scalar (imaginary parts nonzero).
+        (&scaled.astype(DType::C64).unwrap() * chunkwise_ir::Complex32::new(0.5, -2.0)),
+        (&scaled * chunkwise_ir::Complex64::new(-1.5, 0.25)),
     ];
     assert!(DType::ALL
         .iter()

@@ -1,11 +1,15 @@
 //! In-memory typed arrays: the data of `from_array` sources and of chunks on the CPU.
 
-use crate::dtype::{DType, Scalar};
+use crate::dtype::{Complex32, Complex64, DType, Scalar};
 use ndarray::{ArcArray, ArrayD, IxDyn};
 use std::fmt::Debug;
 
 /// A Rust element type that chunkwise arrays can hold.
-pub trait Element: Copy + Debug + PartialEq + PartialOrd + Default + Send + Sync + 'static {
+///
+/// Elements are not ordered in general (complex numbers have no order); kernels that compare
+/// use [`Element::lt`] and [`Element::le`], which the program builder only lets real types
+/// reach.
+pub trait Element: Copy + Debug + PartialEq + Default + Send + Sync + 'static {
     /// The chunkwise type of `Self`.
     const DTYPE: DType;
     /// Wraps an array of `Self`.
@@ -16,10 +20,18 @@ pub trait Element: Copy + Debug + PartialEq + PartialOrd + Default + Send + Sync
     fn from_scalar(s: Scalar) -> Self;
     /// Wraps a value as a scalar.
     fn to_scalar(self) -> Scalar;
+    /// `self < other` for real types; `false` for complex types, which have no order.
+    fn lt(self, other: Self) -> bool;
+    /// `self <= other` for real types; `self == other` for complex types.
+    fn le(self, other: Self) -> bool;
 }
 
 macro_rules! element {
-    ($($t:ty => $v:ident),*) => {$(
+    (ordered: $($t:ty => $v:ident),*; unordered: $($c:ty => $cv:ident),*) => {
+        $(element!(@impl $t => $v, |a: $t, b: $t| a < b, |a: $t, b: $t| a <= b);)*
+        $(element!(@impl $c => $cv, |_: $c, _: $c| false, |a: $c, b: $c| a == b);)*
+    };
+    (@impl $t:ty => $v:ident, $lt:expr, $le:expr) => {
         impl Element for $t {
             const DTYPE: DType = DType::$v;
             fn wrap(a: ArcArray<Self, IxDyn>) -> DynArray { DynArray::$v(a) }
@@ -30,11 +42,14 @@ macro_rules! element {
                 match s.cast(DType::$v) { Scalar::$v(v) => v, _ => unreachable!("cast returns the requested type") }
             }
             fn to_scalar(self) -> Scalar { Scalar::$v(self) }
+            #[inline(always)] fn lt(self, other: Self) -> bool { ($lt)(self, other) }
+            #[inline(always)] fn le(self, other: Self) -> bool { ($le)(self, other) }
         }
-    )*};
+    };
 }
-element!(bool => Bool, i8 => I8, u8 => U8, i16 => I16, u16 => U16, i32 => I32, u32 => U32,
-    i64 => I64, u64 => U64, f32 => F32, f64 => F64);
+element!(ordered: bool => Bool, i8 => I8, u8 => U8, i16 => I16, u16 => U16, i32 => I32,
+    u32 => U32, i64 => I64, u64 => U64, f32 => F32, f64 => F64;
+    unordered: Complex32 => C64, Complex64 => C128);
 
 /// An n-dimensional array of any of the element types, shared by reference counting
 /// (cloning is O(1); views such as transposes share the data).
@@ -62,12 +77,25 @@ pub enum DynArray {
     F32(ArcArray<f32, IxDyn>),
     /// f64 elements.
     F64(ArcArray<f64, IxDyn>),
+    /// complex64 elements.
+    C64(ArcArray<Complex32, IxDyn>),
+    /// complex128 elements.
+    C128(ArcArray<Complex64, IxDyn>),
 }
 
 /// Runs `$body` with `$a` bound to the typed `ArcArray` inside a [`DynArray`].
+///
+/// With a last argument `complex => $other`, complex arrays give `$other` instead (for code
+/// of real types only).
 #[macro_export]
 macro_rules! with_array {
     ($arr:expr, $a:ident => $body:expr) => {
+        $crate::with_array!(@arms $arr, $a => $body, c64 => $body, c128 => $body)
+    };
+    ($arr:expr, $a:ident => $body:expr, complex => $other:expr) => {
+        $crate::with_array!(@arms $arr, $a => $body, c64 => $other, c128 => $other)
+    };
+    (@arms $arr:expr, $a:ident => $body:expr, c64 => $c64:expr, c128 => $c128:expr) => {
         match $arr {
             $crate::DynArray::Bool($a) => $body,
             $crate::DynArray::I8($a) => $body,
@@ -80,6 +108,10 @@ macro_rules! with_array {
             $crate::DynArray::U64($a) => $body,
             $crate::DynArray::F32($a) => $body,
             $crate::DynArray::F64($a) => $body,
+            #[allow(unused_variables)]
+            $crate::DynArray::C64($a) => $c64,
+            #[allow(unused_variables)]
+            $crate::DynArray::C128($a) => $c128,
         }
     };
 }
@@ -87,18 +119,32 @@ macro_rules! with_array {
 /// Runs `$body` with the type alias `$t` set to the Rust element type of a [`DType`].
 ///
 /// With a last argument `bool => $other`, a `bool` dtype gives `$other` instead (for kernels
-/// that have no `bool` version, such as contractions).
+/// that have no `bool` version, such as contractions). With `complex => $other`, the complex
+/// dtypes give `$other` (for kernels of real types only, such as orderings).
 #[macro_export]
 macro_rules! with_dtype {
     ($dtype:expr, $t:ident => $body:expr) => {
-        $crate::with_dtype!($dtype, $t => $body, bool => {
-            type $t = bool;
-            $body
-        })
+        $crate::with_dtype!(@arms $dtype, $t => $body,
+            bool => { type $t = bool; $body },
+            c64 => { type $t = $crate::Complex32; $body },
+            c128 => { type $t = $crate::Complex64; $body })
     };
     ($dtype:expr, $t:ident => $body:expr, bool => $other:expr) => {
+        $crate::with_dtype!(@arms $dtype, $t => $body,
+            bool => $other,
+            c64 => { type $t = $crate::Complex32; $body },
+            c128 => { type $t = $crate::Complex64; $body })
+    };
+    ($dtype:expr, $t:ident => $body:expr, complex => $other:expr) => {
+        $crate::with_dtype!(@arms $dtype, $t => $body,
+            bool => { type $t = bool; $body },
+            c64 => $other,
+            c128 => $other)
+    };
+    (@arms $dtype:expr, $t:ident => $body:expr,
+        bool => $bool:expr, c64 => $c64:expr, c128 => $c128:expr) => {
         match $dtype {
-            $crate::DType::Bool => $other,
+            $crate::DType::Bool => $bool,
             $crate::DType::I8 => {
                 type $t = i8;
                 $body
@@ -139,6 +185,8 @@ macro_rules! with_dtype {
                 type $t = f64;
                 $body
             }
+            $crate::DType::C64 => $c64,
+            $crate::DType::C128 => $c128,
         }
     };
 }

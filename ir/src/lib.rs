@@ -32,7 +32,7 @@ pub mod stored;
 pub mod task;
 
 pub use array::{DynArray, Element};
-pub use dtype::{DType, Kind, Scalar};
+pub use dtype::{Complex32, Complex64, DType, Kind, Scalar};
 pub use error::IrError;
 pub use grid::{AxisChunks, ChunkGrid};
 pub use kernel::{

@@ -72,9 +72,11 @@ pub fn block_bytes(n: &Node) -> u64 {
 /// | any, all | one bool |
 pub fn state_bytes_per_element(op: ReduceOp, dtype: DType) -> u64 {
     let item = dtype.size() as u64;
+    // Complex sums accumulate in complex128 (16 bytes), real ones in i64 or f64.
+    let acc = if dtype.is_complex() { 16 } else { 8 };
     match op {
-        ReduceOp::Sum | ReduceOp::Prod => 8,
-        ReduceOp::Mean => 16,
+        ReduceOp::Sum | ReduceOp::Prod => acc,
+        ReduceOp::Mean => acc + 8,
         ReduceOp::Var { .. } | ReduceOp::Std { .. } => 24,
         ReduceOp::Min | ReduceOp::Max => item,
         ReduceOp::ArgMin | ReduceOp::ArgMax => item + 8,

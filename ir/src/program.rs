@@ -9,6 +9,13 @@
 //! Types are fixed when the program is built: binary operations take operands of one type
 //! (the builder inserts [`Instr::Cast`] according to [`DType::promote`]).
 //!
+//! Complex operands (`c64`, `c128`) take the arithmetic, `pow`, the exponential, logarithmic,
+//! trigonometric and hyperbolic functions, `sqrt`, `square`, `sign` (`z / |z|`), `abs`,
+//! `real` and `imag` (these three give the component type), `conj`, `round` (each
+//! component), `isnan`/`isinf`/`isfinite`, `==`/`!=`, `where` and casts. Operations that
+//! need an order (`<`, `minimum`, `floor`, `//`, `%`, ...) or bits are refused with
+//! [`IrError::UnsupportedDType`]: complex numbers have none.
+//!
 //! ```
 //! use chunkwise_ir::{DType, program::{ProgramBuilder, BinaryOp, UnaryOp}};
 //! // exp(x) - 1 / x for an f64 input.
@@ -99,6 +106,13 @@ pub enum UnaryOp {
     /// Whether the sign bit is set (NumPy's `signbit`): true for -0.0 and for NaNs with the
     /// sign bit; integers: `x < 0`; bool: false.
     Signbit,
+    /// The real part (of the component type; real types are unchanged: the builder emits
+    /// no instruction).
+    Real,
+    /// The imaginary part (of the component type; zeros of the same type for real types).
+    Imag,
+    /// The complex conjugate (real types are unchanged: the builder emits no instruction).
+    Conj,
 }
 
 /// Binary operations on operands of one type.
@@ -460,11 +474,17 @@ impl ProgramBuilder {
     }
 
     /// A unary operation; integer inputs of math functions are converted to floats
-    /// ([`DType::float_result`]).
+    /// ([`DType::float_result`]). `real` and `conj` of a real operand are the operand itself.
     pub fn unary(&mut self, f: UnaryOp, a: u32) -> Result<u32, IrError> {
         use UnaryOp::*;
         let dt = self.dtype(a);
+        if dt.is_complex() && matches!(f, Floor | Ceil | Trunc | Not | Signbit) {
+            return Err(IrError::UnsupportedDType(format!(
+                "{f:?} is not defined for {dt} arrays (complex numbers have no order)"
+            )));
+        }
         let (operand, out) = match f {
+            Abs if dt.is_complex() => (dt, dt.real_dtype()),
             Neg | Abs | Sign | Square => {
                 if dt == DType::Bool {
                     return Err(IrError::UnsupportedDType(format!(
@@ -482,6 +502,9 @@ impl ProgramBuilder {
                 }
                 (dt, dt)
             }
+            Real | Conj if !dt.is_complex() => return Ok(a),
+            Real | Imag => (dt, dt.real_dtype()),
+            Conj => (dt, dt),
             IsNan | IsInf | IsFinite | Signbit => (dt, DType::Bool),
             _ => (dt.float_result(), dt.float_result()),
         };
@@ -494,8 +517,16 @@ impl ProgramBuilder {
         use BinaryOp::*;
         let common = self.dtype(a).promote(self.dtype(b));
         let operand = match f {
+            FloorDiv | Rem | Minimum | Maximum | And | Or | Xor | Shl | Shr | Arctan2
+            | Copysign | Hypot | Logaddexp | Nextafter
+                if common.is_complex() =>
+            {
+                return Err(IrError::UnsupportedDType(format!(
+                    "{f:?} is not defined for {common} arrays (complex numbers have no order)"
+                )))
+            }
             // True division of integers (and bool) gives f64, as in NumPy.
-            Div if !common.is_float() => DType::F64,
+            Div if !common.is_inexact() => DType::F64,
             Div | Arctan2 | Copysign | Hypot | Logaddexp | Nextafter => common.float_result(),
             And | Or | Xor if common.is_float() => {
                 return Err(IrError::UnsupportedDType(format!(
@@ -519,12 +550,18 @@ impl ProgramBuilder {
         Ok(self.push(Instr::Binary { f, a, b }, operand))
     }
 
-    /// A comparison; operands are promoted to a common type first.
-    pub fn compare(&mut self, f: CmpOp, a: u32, b: u32) -> u32 {
+    /// A comparison; operands are promoted to a common type first. Complex operands take
+    /// `==` and `!=` only (an [`IrError::UnsupportedDType`] otherwise).
+    pub fn compare(&mut self, f: CmpOp, a: u32, b: u32) -> Result<u32, IrError> {
         let common = self.dtype(a).promote(self.dtype(b));
+        if common.is_complex() && !matches!(f, CmpOp::Eq | CmpOp::Ne) {
+            return Err(IrError::UnsupportedDType(format!(
+                "{f:?} is not defined for {common} arrays (complex numbers have no order)"
+            )));
+        }
         let a = self.cast(a, common);
         let b = self.cast(b, common);
-        self.push(Instr::Compare { f, a, b }, DType::Bool)
+        Ok(self.push(Instr::Compare { f, a, b }, DType::Bool))
     }
 
     /// `where(c, a, b)`; `c` is converted to bool, `a` and `b` promoted to a common type.
@@ -603,7 +640,7 @@ impl ProgramBuilder {
                 check(a)?;
                 check(b)?;
                 same(self, a, b)?;
-                Ok(self.compare(f, a, b))
+                self.compare(f, a, b)
             }
             Instr::Where { c, a, b } => {
                 check(c)?;

@@ -210,6 +210,10 @@ fn scalar_json(s: Scalar) -> Value {
         Scalar::U64(v) => v.into(),
         Scalar::F32(v) => float_json(v as f64),
         Scalar::F64(v) => float_json(v),
+        Scalar::C64(_) | Scalar::C128(_) => {
+            let c = s.as_complex();
+            Value::Array(vec![float_json(c.re), float_json(c.im)])
+        }
         int => int.as_i64().into(),
     }
 }
@@ -227,6 +231,14 @@ fn float_json(v: f64) -> Value {
 fn scalar_from_json(v: &Value, dtype: DType) -> Result<Scalar, IrError> {
     let bad = || IrError::MalformedGraph(format!("{v} is not a valid {dtype} value"));
     let s = match (v, dtype) {
+        (Value::Array(parts), DType::C64 | DType::C128) => match parts.as_slice() {
+            [re, im] => {
+                let re = scalar_from_json(re, DType::F64)?.as_f64();
+                let im = scalar_from_json(im, DType::F64)?.as_f64();
+                Scalar::C128(crate::Complex64::new(re, im))
+            }
+            _ => return Err(bad()),
+        },
         (Value::Bool(b), DType::Bool) => Scalar::Bool(*b),
         (Value::Number(n), DType::F32 | DType::F64) => Scalar::F64(n.as_f64().ok_or_else(bad)?),
         (Value::String(s), DType::F32 | DType::F64) => Scalar::F64(match s.as_str() {

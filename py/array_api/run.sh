@@ -40,8 +40,6 @@ fi
 
 export ARRAY_API_TESTS_MODULE=chunkwise
 export ARRAY_API_TESTS_VERSION=2023.12
-# chunkwise has no complex dtypes.
-export ARRAY_API_TESTS_SKIP_DTYPES=complex64,complex128
 
 LOG="$(mktemp "${TMPDIR:-/tmp}/chunkwise-aat.XXXXXX.log")"
 cd "$AAT"
@@ -57,7 +55,6 @@ done
     --hypothesis-seed "${CHUNKWISE_AAT_SEED:-0}" \
     --disable-deadline \
     --skips-file "$HERE/skips.txt" \
-    --disable-extension fft \
     "$@" 2>&1 | tee "$LOG"
 rc=${PIPESTATUS[0]}
 set -e

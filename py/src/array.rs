@@ -8,6 +8,10 @@ use chunkwise_ir::dump;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+/// The most chunk lengths `RawArray::chunks` lists (all axes together): ten million, far
+/// more than any computable array has, few enough to list without exhausting memory.
+pub const MAX_LISTED_CHUNKS: u64 = 10_000_000;
+
 /// A lazy chunked array: nothing runs until `chunkwise.compute`.
 #[pyclass(module = "chunkwise._core", name = "RawArray", frozen)]
 #[derive(Clone)]
@@ -59,17 +63,30 @@ impl RawArray {
         self.inner.dtype().name().to_string()
     }
 
-    /// The chunk lengths along each axis.
+    /// The chunk lengths along each axis; a `ValueError` when the axes have more than
+    /// [`MAX_LISTED_CHUNKS`] chunks together (an array of 2^60 chunks is a valid lazy
+    /// array, but its lengths cannot be listed).
     #[getter]
     fn chunks(&self) -> PyResult<Vec<Vec<u64>>> {
-        Ok(self
-            .inner
-            .chunks()
-            .py()?
+        let grid = self.inner.chunks().py()?;
+        let total = grid
             .axes()
             .iter()
-            .map(|a| a.lengths())
-            .collect())
+            .fold(0u64, |n, a| n.saturating_add(a.num_blocks()));
+        if total > MAX_LISTED_CHUNKS {
+            return Err(PyValueError::new_err(format!(
+                "the array has {:?} chunks along its axes, more than {MAX_LISTED_CHUNKS} to \
+                 list (numblocks gives the counts)",
+                grid.num_blocks()
+            )));
+        }
+        Ok(grid.axes().iter().map(|a| a.lengths()).collect())
+    }
+
+    /// The number of chunks along each axis (never lists them).
+    #[getter]
+    fn numblocks(&self) -> PyResult<Vec<u64>> {
+        Ok(self.inner.chunks().py()?.num_blocks())
     }
 
     /// `op(x)` for a unary operation of the program language.

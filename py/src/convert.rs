@@ -6,9 +6,9 @@ use chunkwise_ir::{with_array, with_dtype};
 use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyIndexError, PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyEllipsis, PyFloat, PyInt, PySlice};
+use pyo3::types::{PyBool, PyComplex, PyComplexMethods, PyEllipsis, PyFloat, PyInt, PySlice};
 
-/// A dtype from its NumPy name (`"int8"`, `"float64"`, `"bool"`).
+/// A dtype from its NumPy name (`"int8"`, `"float64"`, `"complex64"`, `"bool"`).
 pub fn dtype(name: &str) -> PyResult<DType> {
     DType::parse(name).ok_or_else(|| {
         let known: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
@@ -32,8 +32,23 @@ pub fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<DynArray> {
     })?;
     let name = untyped.dtype().to_string();
     let dt = dtype(&name)?;
+    // Only non-empty C-contiguous arrays are viewed directly: the numpy crate's view
+    // asserts on strides NumPy allows elsewhere (empty arrays with nonzero strides, strides
+    // that are not a multiple of the item size, as in a field of a structured array), so
+    // anything else is made contiguous by NumPy first (it is copied here anyway).
+    if untyped.is_empty() {
+        let shape = ndarray::IxDyn(untyped.shape());
+        return with_dtype!(dt, T => Ok(DynArray::new(ndarray::ArrayD::<T>::from_elem(shape, T::default()))));
+    }
+    let contiguous = if untyped.is_c_contiguous() {
+        obj.clone()
+    } else {
+        obj.py()
+            .import("numpy")?
+            .call_method1("ascontiguousarray", (obj,))?
+    };
     with_dtype!(dt, T => {
-        let typed = obj.cast::<PyArrayDyn<T>>()?;
+        let typed = contiguous.cast::<PyArrayDyn<T>>()?;
         let view = typed.readonly();
         Ok(DynArray::new(view.as_array().to_owned()))
     })
@@ -45,7 +60,7 @@ pub fn to_numpy(py: Python<'_>, a: DynArray) -> Bound<'_, PyAny> {
     with_array!(a, x => PyArrayDyn::from_owned_array(py, x.into_owned()).into_any())
 }
 
-/// A Python scalar (`bool`, `int`, `float`) or a chunkwise array as an operand.
+/// A Python scalar (`bool`, `int`, `float`, `complex`) or a chunkwise array as an operand.
 pub fn operand(obj: &Bound<'_, PyAny>) -> PyResult<Operand> {
     if let Ok(a) = obj.cast::<crate::array::RawArray>() {
         return Ok(Operand::Array(a.get().inner.clone()));
@@ -53,7 +68,8 @@ pub fn operand(obj: &Bound<'_, PyAny>) -> PyResult<Operand> {
     Ok(Operand::Scalar(scalar(obj)?))
 }
 
-/// A Python `bool`, `int` or `float` as a (weakly typed) scalar.
+/// A Python `bool`, `int`, `float` or `complex` as a (weakly typed) scalar; a `complex` is
+/// a complex128 (with a real array it takes the array's float precision).
 pub fn scalar(obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
     if obj.is_instance_of::<PyBool>() {
         Ok(Scalar::Bool(obj.extract()?))
@@ -63,9 +79,14 @@ pub fn scalar(obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
         })
     } else if obj.is_instance_of::<PyFloat>() {
         Ok(Scalar::F64(obj.extract()?))
+    } else if let Ok(c) = obj.cast::<PyComplex>() {
+        Ok(Scalar::C128(chunkwise_ir::Complex64::new(
+            c.real(),
+            c.imag(),
+        )))
     } else {
         Err(PyTypeError::new_err(format!(
-            "expected a chunkwise array or a Python bool, int or float, got {}",
+            "expected a chunkwise array or a Python bool, int, float or complex, got {}",
             obj.get_type()
                 .name()
                 .map_or_else(|_| "?".into(), |n| n.to_string())

@@ -198,7 +198,7 @@ impl Array {
     /// A comparison; the result is bool.
     pub fn compare(&self, other: impl Into<Operand>, f: CmpOp) -> Result<Array> {
         Array::elementwise(&[self.into(), other.into()], |b, x| {
-            Ok(b.compare(f, x[0], x[1]))
+            b.compare(f, x[0], x[1])
         })
     }
     /// `self == other`.
@@ -251,6 +251,13 @@ impl Array {
             return Err(IrError::ShapeMismatch(format!(
                 "{what} takes a 2-d array, not shape {:?}",
                 self.shape()
+            ))
+            .into());
+        }
+        let dtype = self.node()?.dtype();
+        if dtype.is_complex() {
+            return Err(IrError::UnsupportedDType(format!(
+                "{what} takes a real matrix, not {dtype}"
             ))
             .into());
         }
@@ -420,7 +427,8 @@ macro_rules! operator {
                 self.binop(rhs, $op).unwrap_or_else(Array::err)
             }
         }
-        operator!(@scalar $tr, $m, $op, bool, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64);
+        operator!(@scalar $tr, $m, $op, bool, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64,
+            chunkwise_ir::Complex32, chunkwise_ir::Complex64);
     };
     (@scalar $tr:ident, $m:ident, $op:expr, $($t:ty),*) => {$(
         impl std::ops::$tr<&Array> for $t {
@@ -475,8 +483,8 @@ unary_methods! {
     log2 => Log2, "Base-2 logarithm.";
     log10 => Log10, "Base-10 logarithm.";
     sqrt => Sqrt, "Square root.";
-    abs => Abs, "Absolute value.";
-    sign => Sign, "Sign (-1, 0, 1).";
+    abs => Abs, "Absolute value (the modulus for complex numbers, of the component type).";
+    sign => Sign, "Sign (-1, 0, 1; `z / |z|` for complex numbers, 0 at 0).";
     square => Square, "`x * x`.";
     sin => Sin, "Sine.";
     cos => Cos, "Cosine.";
@@ -499,4 +507,7 @@ unary_methods! {
     isinf => IsInf, "Whether each element is infinite.";
     isfinite => IsFinite, "Whether each element is finite.";
     signbit => Signbit, "Whether each element's sign bit is set (true for -0.0 and negative NaNs; integers: `x < 0`; bool: false).";
+    real => Real, "The real part (of the component type for complex arrays; real arrays are unchanged).";
+    imag => Imag, "The imaginary part (of the component type for complex arrays; zeros for real arrays).";
+    conj => Conj, "The complex conjugate (real arrays are unchanged).";
 }

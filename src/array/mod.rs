@@ -100,7 +100,8 @@ macro_rules! operand_scalar {
         }
     )*};
 }
-operand_scalar!(bool, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64);
+use chunkwise_ir::{Complex32, Complex64};
+operand_scalar!(bool, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, Complex32, Complex64);
 
 impl Array {
     /// Wraps a node of the layer graph.

@@ -125,7 +125,7 @@ fn for_each_row_slab<T: Real>(
             }
             f(r0, faer::MatRef::from_row_major_slice(out, r1 - r0, cols));
         }
-    });
+    }, complex => return Err(format!("a {} block is not a real matrix", b.dtype())));
     Ok(())
 }
 

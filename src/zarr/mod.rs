@@ -1,7 +1,7 @@
 //! Zarr in and out, through the `zarrs` crate: [`Array::from_zarr`] and [`Array::to_zarr`].
 //!
 //! **Reading.** A Zarr array (V2 or V3, on a local filesystem store; dtypes bool, int8 to
-//! int64, uint8 to uint64, float32, float64; codecs blosc, zstd, gzip, zlib, sharding)
+//! int64, uint8 to uint64, float32, float64, complex64, complex128; codecs blosc, zstd, gzip, zlib, sharding)
 //! becomes a `read-zarr` source layer. Its compute chunks may differ from the store's
 //! chunks: each task reads exactly its region, decoding only the chunks (or, in sharded
 //! arrays, the inner chunks) that hold it.

@@ -30,6 +30,8 @@ fn dtype_of(store: &str, a: &ZArray) -> std::result::Result<DType, StoreError> {
         t.is::<data_type::UInt64DataType>(),
         t.is::<data_type::Float32DataType>(),
         t.is::<data_type::Float64DataType>(),
+        t.is::<data_type::Complex64DataType>(),
+        t.is::<data_type::Complex128DataType>(),
     ];
     DType::ALL
         .into_iter()

@@ -152,6 +152,7 @@ fn fill(d: DType) -> serde_json::Value {
     match d {
         DType::Bool => json!(false),
         DType::F32 | DType::F64 => json!(0.0),
+        DType::C64 | DType::C128 => json!([0.0, 0.0]),
         _ => json!(0),
     }
 }

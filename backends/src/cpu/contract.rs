@@ -1,6 +1,8 @@
 //! Contraction kernel (matmul, tensordot): two inputs multiplied and summed over the
 //! contracted indices, with batch indices (in both inputs and the output) looped over.
-//! Floats use `ndarray`'s GEMM (matrixmultiply); integers a wrapping loop.
+//! Floats and complex numbers use `ndarray`'s GEMM (matrixmultiply's `sgemm`/`dgemm` and
+//! `cgemm`/`zgemm`: complex products are not conjugated, as NumPy's `matmul`); integers a
+//! wrapping loop.
 
 use super::num::Num;
 use crate::KernelError;
@@ -62,7 +64,7 @@ fn perm_of(ind: &[Sym], order: &[&[Sym]]) -> Vec<usize> {
 }
 
 fn matmul<T: Num + ndarray::LinalgScalar>(a: ArrayView2<T>, b: ArrayView2<T>) -> Array2<T> {
-    if T::DTYPE.is_float() {
+    if T::DTYPE.is_inexact() {
         return a.dot(&b);
     }
     let (m, k) = a.dim();

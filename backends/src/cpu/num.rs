@@ -1,7 +1,7 @@
 //! Element arithmetic with NumPy semantics, monomorphized per type so loops vectorize.
 
 use chunkwise_ir::dtype::float_to_int_bits;
-use chunkwise_ir::Element;
+use chunkwise_ir::{Complex32, Complex64, DType, Element};
 
 /// Arithmetic on one element type; every method follows NumPy for that type.
 pub trait Num: Element {
@@ -16,6 +16,22 @@ pub trait Num: Element {
     fn from_i64(v: i64) -> Self;
     /// From bool (0 or 1).
     fn from_bool(v: bool) -> Self;
+    /// As a complex128 (real types: imaginary part 0).
+    fn to_c128(self) -> Complex64 {
+        Complex64::new(self.to_f64(), 0.0)
+    }
+    /// From a complex128 (real types: the real part, converted as [`Num::from_f64`]).
+    fn from_c128(v: Complex64) -> Self {
+        Self::from_f64(v.re)
+    }
+    /// The complex conjugate (real types: the value).
+    fn conj(self) -> Self {
+        self
+    }
+    /// `self * self`.
+    fn square(self) -> Self {
+        self.mul(self)
+    }
     /// Whether the value is nonzero (NaN is nonzero).
     fn nonzero(self) -> bool;
     /// `a + b`.
@@ -294,14 +310,135 @@ impl Num for bool {
     }
 }
 
-/// Converts `a` to `B` with NumPy `astype` semantics.
+/// Complex numbers, component by component in their own precision. The operations
+/// that need an order or bits (`floor_div`, `rem`, `minimum`, `maximum`, `and`, `or`, `xor`,
+/// `not`, `signbit`) are refused for complex types by the program builder and never run;
+/// they give NaN (`false` for `signbit`).
+macro_rules! complex_num {
+    ($($c:ty: $t:ty, $pow:ident);*) => {$(
+        impl Num for $c {
+            #[inline(always)] fn to_f64(self) -> f64 { self.re as f64 }
+            #[inline(always)] fn to_i64(self) -> i64 { self.re as i64 }
+            #[inline(always)] fn from_f64(v: f64) -> Self { <$c>::new(v as $t, 0.0) }
+            #[inline(always)] fn from_i64(v: i64) -> Self { <$c>::new(v as $t, 0.0) }
+            #[inline(always)] fn from_bool(v: bool) -> Self { <$c>::new(v as u8 as $t, 0.0) }
+            #[inline(always)] fn to_c128(self) -> Complex64 { Complex64::new(self.re as f64, self.im as f64) }
+            #[inline(always)] fn from_c128(v: Complex64) -> Self { <$c>::new(v.re as $t, v.im as $t) }
+            #[inline(always)] fn conj(self) -> Self { <$c>::new(self.re, -self.im) }
+            /// NumPy's complex `square`: the real part `re * re - im * im` with one rounding
+            /// (a fused multiply-add, as NumPy's SIMD loop), so `1e300 + 1e300j` squares to
+            /// `-inf + infj`.
+            fn square(self) -> Self {
+                let (r, i) = (self.re, self.im);
+                <$c>::new(r.mul_add(r, -(i * i)), r * i + i * r)
+            }
+            #[inline(always)] fn nonzero(self) -> bool { self.re != 0.0 || self.im != 0.0 }
+            #[inline(always)] fn add(self, b: Self) -> Self { self + b }
+            #[inline(always)] fn sub(self, b: Self) -> Self { self - b }
+            #[inline(always)] fn mul(self, b: Self) -> Self {
+                <$c>::new(self.re * b.re - self.im * b.im, self.re * b.im + self.im * b.re)
+            }
+            #[inline(always)] fn div(self, b: Self) -> Self {
+                // Smith's algorithm, as NumPy's complex division.
+                let (ar, ai, br, bi) = (self.re, self.im, b.re, b.im);
+                if br.abs() >= bi.abs() {
+                    if br == 0.0 && bi == 0.0 {
+                        return <$c>::new(ar / br.abs(), ai / br.abs());
+                    }
+                    let rat = bi / br;
+                    let scl = 1.0 / (br + bi * rat);
+                    <$c>::new((ar + ai * rat) * scl, (ai - ar * rat) * scl)
+                } else {
+                    let rat = br / bi;
+                    let scl = 1.0 / (bi + br * rat);
+                    <$c>::new((ar * rat + ai) * scl, (ai * rat - ar) * scl)
+                }
+            }
+            fn floor_div(self, _b: Self) -> Self { <$c>::new(<$t>::NAN, <$t>::NAN) }
+            fn rem(self, _b: Self) -> Self { <$c>::new(<$t>::NAN, <$t>::NAN) }
+            fn pow(self, b: Self) -> Self {
+                // NumPy's nc_pow: exact products for small integer exponents, else cpow.
+                if b.re == 0.0 && b.im == 0.0 {
+                    return <$c>::new(1.0, 0.0);
+                }
+                if self.re == 0.0 && self.im == 0.0 {
+                    return if b.re > 0.0 && b.im == 0.0 {
+                        <$c>::new(0.0, 0.0)
+                    } else {
+                        <$c>::new(<$t>::NAN, <$t>::NAN)
+                    };
+                }
+                if b.im == 0.0 && b.re == b.re.trunc() && b.re.abs() < 100.0 {
+                    let mut n = b.re.abs() as u32;
+                    let (mut acc, mut p) = (<$c>::new(1.0, 0.0), self);
+                    loop {
+                        if n & 1 == 1 {
+                            acc = acc.mul(p);
+                        }
+                        n >>= 1;
+                        if n == 0 {
+                            break;
+                        }
+                        p = p.mul(p);
+                    }
+                    if b.re > 0.0 {
+                        return acc;
+                    }
+                    // NumPy's naive 1 / acc.
+                    let d = acc.re * acc.re + acc.im * acc.im;
+                    return <$c>::new(acc.re / d, -acc.im / d);
+                }
+                super::cmath::$pow(self, b)
+            }
+            fn minimum(self, _b: Self) -> Self { <$c>::new(<$t>::NAN, <$t>::NAN) }
+            fn maximum(self, _b: Self) -> Self { <$c>::new(<$t>::NAN, <$t>::NAN) }
+            fn and(self, _b: Self) -> Self { <$c>::new(<$t>::NAN, <$t>::NAN) }
+            fn or(self, _b: Self) -> Self { <$c>::new(<$t>::NAN, <$t>::NAN) }
+            fn xor(self, _b: Self) -> Self { <$c>::new(<$t>::NAN, <$t>::NAN) }
+            fn signbit(self) -> bool { false }
+            #[inline(always)] fn neg(self) -> Self { -self }
+            /// `|z| + 0i` (the program evaluator writes `|z|` into a real tile instead).
+            fn abs(self) -> Self { <$c>::new(self.re.hypot(self.im), 0.0) }
+            fn sign(self) -> Self {
+                // NumPy 2: z / |z|, 0 at 0, NaN for NaNs and for two infinite components.
+                let (r, i) = (self.re, self.im);
+                let m = r.hypot(i);
+                let nan = <$c>::new(<$t>::NAN, <$t>::NAN);
+                if m.is_nan() {
+                    nan
+                } else if m.is_infinite() {
+                    match (r.is_infinite(), i.is_infinite()) {
+                        (true, true) => nan,
+                        (true, false) => <$c>::new(r.signum(), 0.0),
+                        _ => <$c>::new(0.0, i.signum()),
+                    }
+                } else if m == 0.0 {
+                    <$c>::new(0.0, 0.0)
+                } else {
+                    <$c>::new(r / m, i / m)
+                }
+            }
+            fn not(self) -> Self { <$c>::new(<$t>::NAN, <$t>::NAN) }
+            #[inline(always)] fn round(self) -> Self {
+                <$c>::new(self.re.round_ties_even(), self.im.round_ties_even())
+            }
+            #[inline(always)] fn is_nan(self) -> bool { self.re.is_nan() || self.im.is_nan() }
+            #[inline(always)] fn is_inf(self) -> bool { self.re.is_infinite() || self.im.is_infinite() }
+        }
+    )*};
+}
+complex_num!(Complex32: f32, cpow_c64; Complex64: f64, cpow_c128);
+
+/// Converts `a` to `B` with NumPy `astype` semantics (complex to real types takes the real
+/// part, real to complex has imaginary part 0).
 #[inline(always)]
 pub fn cast<A: Num, B: Num>(a: A) -> B {
     match B::DTYPE {
-        chunkwise_ir::DType::Bool => B::from_bool(a.nonzero()),
-        chunkwise_ir::DType::F32 | chunkwise_ir::DType::F64 => B::from_f64(a.to_f64()),
+        DType::Bool => B::from_bool(a.nonzero()),
+        DType::F32 | DType::F64 => B::from_f64(a.to_f64()),
+        DType::C64 | DType::C128 => B::from_c128(a.to_c128()),
         _ => {
-            if A::DTYPE.is_float() {
+            if A::DTYPE.is_inexact() {
                 B::from_f64(a.to_f64())
             } else {
                 B::from_i64(a.to_i64())

@@ -9,7 +9,7 @@
 use super::num::{cast, Num};
 use crate::KernelError;
 use chunkwise_ir::program::{operands, BinaryOp, CmpOp, Instr, Program, UnaryOp};
-use chunkwise_ir::{with_dtype, DType, DynArray, Element, Scalar};
+use chunkwise_ir::{with_dtype, Complex32, Complex64, DType, DynArray, Element, Scalar};
 use ndarray::{ArrayD, IxDyn};
 
 /// Elements per tile: 2048 f64 is 16 KiB per register (measured best of 256 to 4096 on the
@@ -30,6 +30,8 @@ enum Tile {
     U64(Vec<u64>),
     F32(Vec<f32>),
     F64(Vec<f64>),
+    C64(Vec<Complex32>),
+    C128(Vec<Complex64>),
 }
 
 macro_rules! with_tile {
@@ -46,6 +48,8 @@ macro_rules! with_tile {
             Tile::U64($v) => $body,
             Tile::F32($v) => $body,
             Tile::F64($v) => $body,
+            Tile::C64($v) => $body,
+            Tile::C128($v) => $body,
         }
     };
 }
@@ -75,7 +79,7 @@ macro_rules! tile_elem {
     )*};
 }
 tile_elem!(bool => Bool, i8 => I8, u8 => U8, i16 => I16, u16 => U16, i32 => I32, u32 => U32,
-    i64 => I64, u64 => U64, f32 => F32, f64 => F64);
+    i64 => I64, u64 => U64, f32 => F32, f64 => F64, Complex32 => C64, Complex64 => C128);
 
 fn new_tile(dt: DType, len: usize) -> Tile {
     with_dtype!(dt, T => <T as TileElem>::tile(len))
@@ -434,6 +438,25 @@ fn run_any(
                 &mut f64::get_mut(dst)[off..off + len],
             )
         }
+        // The complex functions with a real result write a tile of the component type.
+        Instr::Unary {
+            f: f @ (UnaryOp::Abs | UnaryOp::Real | UnaryOp::Imag),
+            a,
+        } if dtypes[a as usize].is_complex() => {
+            if dtypes[a as usize] == DType::C64 {
+                complex_part(
+                    f,
+                    ctx.operand::<Complex32>(a),
+                    &mut f32::get_mut(dst)[off..off + len],
+                )
+            } else {
+                complex_part(
+                    f,
+                    ctx.operand::<Complex64>(a),
+                    &mut f64::get_mut(dst)[off..off + len],
+                )
+            }
+        }
         Instr::Unary { f, a } => {
             with_dtype!(dtypes[a as usize], T => {
                 let x = ctx.operand::<T>(a);
@@ -551,10 +574,24 @@ fn compare<T: Num>(f: CmpOp, x: &[T], y: &[T], o: &mut [bool]) {
     match f {
         CmpOp::Eq => map2(x, y, o, |a, b| a == b),
         CmpOp::Ne => map2(x, y, o, |a, b| a != b),
-        CmpOp::Lt => map2(x, y, o, |a, b| a < b),
-        CmpOp::Le => map2(x, y, o, |a, b| a <= b),
-        CmpOp::Gt => map2(x, y, o, |a, b| a > b),
-        CmpOp::Ge => map2(x, y, o, |a, b| a >= b),
+        CmpOp::Lt => map2(x, y, o, T::lt),
+        CmpOp::Le => map2(x, y, o, T::le),
+        CmpOp::Gt => map2(x, y, o, |a, b| b.lt(a)),
+        CmpOp::Ge => map2(x, y, o, |a, b| b.le(a)),
+    }
+}
+
+/// `abs`, `real` or `imag` of complex elements, into their component type `R`.
+#[inline(always)]
+fn complex_part<C: Num, R: Num>(f: UnaryOp, x: &[C], o: &mut [R]) {
+    match f {
+        UnaryOp::Real => map1(x, o, |v| R::from_f64(v.to_c128().re)),
+        UnaryOp::Imag => map1(x, o, |v| R::from_f64(v.to_c128().im)),
+        // |z| in f64 and rounded: for c64, C's hypotf (NumPy's) computes the same way.
+        _ => map1(x, o, |v| {
+            let c = v.to_c128();
+            R::from_f64(c.re.hypot(c.im))
+        }),
     }
 }
 
@@ -656,12 +693,23 @@ fn unary<T: Num>(f: UnaryOp, x: &[T], o: &mut [T]) {
         UnaryOp::Neg => map1(x, o, T::neg),
         UnaryOp::Abs => map1(x, o, T::abs),
         UnaryOp::Sign => map1(x, o, T::sign),
-        UnaryOp::Square => map1(x, o, |v| v.mul(v)),
+        UnaryOp::Square => map1(x, o, T::square),
         UnaryOp::Not => map1(x, o, T::not),
         UnaryOp::Round => map1(x, o, T::round),
         UnaryOp::Trunc if !T::DTYPE.is_float() => map1(x, o, |v| v),
+        // `imag` of a real type (its complex forms run in `complex_part`).
+        UnaryOp::Imag => map1(x, o, |_| T::default()),
+        UnaryOp::Real | UnaryOp::Conj => map1(x, o, T::conj),
         UnaryOp::Sqrt if T::DTYPE == DType::F64 => map1(x, o, |v| T::from_f64(v.to_f64().sqrt())),
         _ => match T::DTYPE {
+            DType::C64 => map1(x, o, |v| {
+                let c = v.to_c128();
+                let z = super::cmath::math_c64(f, Complex32::new(c.re as f32, c.im as f32));
+                T::from_c128(Complex64::new(z.re as f64, z.im as f64))
+            }),
+            DType::C128 => map1(x, o, |v| {
+                T::from_c128(super::cmath::math_c128(f, v.to_c128()))
+            }),
             DType::F32 => map1(
                 x,
                 o,
@@ -772,7 +820,7 @@ mod tests {
         );
         let y = arr(vec![2.0, 4.0, 6.0], &[1, 3]);
         let p = chunkwise_ir::program::Program::build(vec![DType::I32, DType::F64], |b, ins| {
-            let c = b.compare(CmpOp::Gt, ins[0], ins[1]);
+            let c = b.compare(CmpOp::Gt, ins[0], ins[1])?;
             let z = b.constant(Scalar::I32(0));
             Ok(b.where_(c, ins[0], z))
         })

@@ -5,8 +5,8 @@
 //!
 //! | op | components |
 //! | --- | --- |
-//! | sum, prod | accumulator: `i64` (bool and integer inputs, wrapping; the output of unsigned inputs is its `u64` bits) or `f64` (float inputs) |
-//! | mean | sum `f64`, count `i64` |
+//! | sum, prod | accumulator: `i64` (bool and integer inputs, wrapping; the output of unsigned inputs is its `u64` bits), `f64` (float inputs) or `c128` (complex inputs) |
+//! | mean | sum `f64` (`c128` for complex inputs), count `i64` |
 //! | var, std | count `i64`, mean `f64`, M2 `f64` (merged with Chan et al.'s formula) |
 //! | min, max | value, in the input type |
 //! | argmin, argmax | value in the input type, C-order index `i64` over the reduced axes of the whole array |
@@ -20,7 +20,7 @@
 
 use super::num::Num;
 use crate::KernelError;
-use chunkwise_ir::{with_array, with_dtype, DType, DynArray, Element, ReduceOp};
+use chunkwise_ir::{with_array, with_dtype, Complex64, DType, DynArray, Element, ReduceOp};
 use ndarray::{ArcArray, ArrayD, ArrayViewD, Axis, CowArray, IxDyn, Zip};
 
 /// Where a block sits, for arg-reductions: for each reduced axis (same order as `axes`),
@@ -330,13 +330,13 @@ fn to_dyn<S: Element>(shape: &[usize], v: Vec<S>) -> Result<DynArray, KernelErro
 /// against a number.
 #[inline(always)]
 fn better<T: Num, const MIN: bool>(x: T, y: T) -> bool {
-    (if MIN { x < y } else { x > y }) || (x.is_nan() && !y.is_nan())
+    (if MIN { x.lt(y) } else { y.lt(x) }) || (x.is_nan() && !y.is_nan())
 }
 
 /// NaN-propagating min (`MIN`) or max.
 #[inline(always)]
 fn pick<T: Num, const MIN: bool>(s: T, x: T) -> T {
-    if (if MIN { x < s } else { x > s }) || x.is_nan() {
+    if (if MIN { x.lt(s) } else { s.lt(x) }) || x.is_nan() {
         x
     } else {
         s
@@ -359,6 +359,21 @@ fn sum_f64<T: Num>(bl: &Blocked<'_, T>) -> Vec<f64> {
         |_| 0.0f64,
         |s, x, _| s + x.to_f64(),
         |p, q| p + q,
+    )
+}
+
+/// The complex128 sum (`SUM`) or product of each group.
+fn complex_fold<T: Num, const SUM: bool>(bl: &Blocked<'_, T>) -> Vec<Complex64> {
+    let init = Complex64::new(if SUM { 0.0 } else { 1.0 }, 0.0);
+    let op = |p: Complex64, q: Complex64| if SUM { p + q } else { p.mul(q) };
+    fold(
+        bl.slice(),
+        bl.a,
+        bl.r,
+        bl.b,
+        |_| init,
+        |s, x, _| op(s, x.to_c128()),
+        op,
     )
 }
 
@@ -466,6 +481,19 @@ fn chunk_state_t<T: Num>(
     let (data, a, r, b) = (bl.slice(), bl.a, bl.r, bl.b);
     let shape = &bl.out_shape;
     match op {
+        ReduceOp::Sum if T::DTYPE.is_complex() => {
+            Ok(vec![to_dyn(shape, complex_fold::<T, true>(&bl))?])
+        }
+        ReduceOp::Prod if T::DTYPE.is_complex() => {
+            Ok(vec![to_dyn(shape, complex_fold::<T, false>(&bl))?])
+        }
+        ReduceOp::Mean if T::DTYPE.is_complex() => {
+            let n = vec![r as i64; bl.n_out()];
+            Ok(vec![
+                to_dyn(shape, complex_fold::<T, true>(&bl))?,
+                to_dyn(shape, n)?,
+            ])
+        }
         ReduceOp::Sum | ReduceOp::Prod => {
             let sum = matches!(op, ReduceOp::Sum);
             let s = match (T::DTYPE.is_float(), sum) {
@@ -748,14 +776,19 @@ pub fn combine_states(
     match op {
         ReduceOp::Sum => Ok(vec![match first[0].dtype() {
             DType::F64 => merge_each::<f64>(parts, 0, |p, q| p + q)?,
+            DType::C128 => merge_each::<Complex64>(parts, 0, |p, q| p + q)?,
             _ => merge_each::<i64>(parts, 0, |p, q| p.wrapping_add(q))?,
         }]),
         ReduceOp::Prod => Ok(vec![match first[0].dtype() {
             DType::F64 => merge_each::<f64>(parts, 0, |p, q| p * q)?,
+            DType::C128 => merge_each::<Complex64>(parts, 0, Num::mul)?,
             _ => merge_each::<i64>(parts, 0, |p, q| p.wrapping_mul(q))?,
         }]),
         ReduceOp::Mean => Ok(vec![
-            merge_each::<f64>(parts, 0, |p, q| p + q)?,
+            match first[0].dtype() {
+                DType::C128 => merge_each::<Complex64>(parts, 0, |p, q| p + q)?,
+                _ => merge_each::<f64>(parts, 0, |p, q| p + q)?,
+            },
             merge_each::<i64>(parts, 1, |p, q| p.wrapping_add(q))?,
         ]),
         ReduceOp::Var { .. } | ReduceOp::Std { .. } => merge_var(parts),
@@ -804,6 +837,17 @@ pub fn finalize(
     check_state(op, state, axes)?;
     let float_in = matches!(input_dtype, DType::F32 | DType::F64);
     let out = match op {
+        ReduceOp::Sum | ReduceOp::Prod if input_dtype.is_complex() => {
+            expect_dtype(op, &state[0], DType::C128)?;
+            state[0].cast(input_dtype)
+        }
+        ReduceOp::Mean if input_dtype.is_complex() => {
+            let (s, n) = (typed::<Complex64>(&state[0])?, typed::<i64>(&state[1])?);
+            let v = Zip::from(s.view())
+                .and(n.view())
+                .map_collect(|&s, &n| s / n as f64);
+            DynArray::new(v).cast(input_dtype)
+        }
         ReduceOp::Sum | ReduceOp::Prod => {
             let s = &state[0];
             if float_in {
@@ -955,6 +999,12 @@ mod tests {
                 ArrayD::from_shape_vec(sh, f.iter().map(|&v| v as f32).collect()).unwrap(),
             ),
             DType::F64 => DynArray::new(ArrayD::from_shape_vec(sh, f).unwrap()),
+            // Complex: the floats as real parts, reversed as imaginary parts.
+            DType::C64 | DType::C128 => {
+                let z = f.iter().zip(f.iter().rev());
+                let z = z.map(|(&re, &im)| Complex64::new(re, im)).collect();
+                DynArray::new(ArrayD::from_shape_vec(sh, z).unwrap()).cast(dtype)
+            }
             int => DynArray::new(ArrayD::from_shape_vec(sh, ints).unwrap()).cast(int),
         }
     }
@@ -1022,7 +1072,27 @@ mod tests {
             return None;
         }
         let mean = |row: &[T]| ksum(row.iter().map(|v| v.to_f64())) / row.len() as f64;
+        // Complex sums: each component compensated; products in order.
+        let csum = |row: &[T]| {
+            Complex64::new(
+                ksum(row.iter().map(|v| v.to_c128().re)),
+                ksum(row.iter().map(|v| v.to_c128().im)),
+            )
+        };
+        let outc = |v: Vec<Complex64>| mk(&shape, v).cast(T::DTYPE);
         Some(match op {
+            ReduceOp::Sum if T::DTYPE.is_complex() => outc(rows.iter().map(|r| csum(r)).collect()),
+            ReduceOp::Mean if T::DTYPE.is_complex() => {
+                outc(rows.iter().map(|r| csum(r) / r.len() as f64).collect())
+            }
+            ReduceOp::Prod if T::DTYPE.is_complex() => outc(
+                rows.iter()
+                    .map(|r| {
+                        r.iter()
+                            .fold(Complex64::new(1.0, 0.0), |p, v| p.mul(v.to_c128()))
+                    })
+                    .collect(),
+            ),
             ReduceOp::Sum if T::DTYPE.is_float() => outf(
                 rows.iter()
                     .map(|row| ksum(row.iter().map(|v| v.to_f64())))
@@ -1072,8 +1142,8 @@ mod tests {
                         }
                         let mut m = row[0];
                         for &v in row.iter() {
-                            if (matches!(op, ReduceOp::Min) && v < m)
-                                || (matches!(op, ReduceOp::Max) && v > m)
+                            if (matches!(op, ReduceOp::Min) && v.lt(m))
+                                || (matches!(op, ReduceOp::Max) && m.lt(v))
                             {
                                 m = v;
                             }
@@ -1091,8 +1161,8 @@ mod tests {
                         }
                         let mut m = 0;
                         for (i, &v) in row.iter().enumerate() {
-                            if (matches!(op, ReduceOp::ArgMin) && v < row[m])
-                                || (matches!(op, ReduceOp::ArgMax) && v > row[m])
+                            if (matches!(op, ReduceOp::ArgMin) && v.lt(row[m]))
+                                || (matches!(op, ReduceOp::ArgMax) && row[m].lt(v))
                             {
                                 m = i;
                             }
@@ -1240,11 +1310,30 @@ mod tests {
                     );
                 }
             }
+            (DynArray::C64(_) | DynArray::C128(_), _) => {
+                let tol = if got.dtype() == DType::C64 {
+                    1e-6
+                } else {
+                    1e-12
+                };
+                let (g, e) = (got.cast(DType::C128), exp.cast(DType::C128));
+                let (g, e) = (g.as_typed::<Complex64>(), e.as_typed::<Complex64>());
+                for (a, b) in g.unwrap().iter().zip(e.unwrap().iter()) {
+                    // Relative to the modulus: a product's small component is cancellation.
+                    let both_nan = a.is_nan() && b.is_nan();
+                    let ok = both_nan || a == b || (a - b).norm() <= tol * b.norm().max(1.0);
+                    assert!(ok, "{ctx}: got {a} expected {b}");
+                }
+            }
             _ => assert_eq!(got, exp, "{ctx}"),
         }
     }
 
     fn run_random(seed: u64, iters: usize, max_len: usize, max_nd: usize) {
+        run_random_of(&DType::ALL[..11], seed, iters, max_len, max_nd);
+    }
+
+    fn run_random_of(dtypes: &[DType], seed: u64, iters: usize, max_len: usize, max_nd: usize) {
         let mut rng = Rng(seed);
         for it in 0..iters {
             let nd = rng.below(max_nd + 1);
@@ -1258,10 +1347,13 @@ mod tests {
                 })
                 .collect();
             let axes: Vec<usize> = (0..nd).filter(|_| rng.below(2) == 0).collect();
-            let dtype = DType::ALL[rng.below(DType::ALL.len())];
+            let dtype = dtypes[rng.below(dtypes.len())];
             let ties = rng.below(2) == 0;
             let nan = rng.below(3) == 0;
             for op in ALL_OPS {
+                if dtype.is_complex() && !op.takes_complex() {
+                    continue;
+                }
                 let x = gen(&mut rng, dtype, &shape, ties, nan, op);
                 let keepdims = rng.below(2) == 0;
                 let ctx = format!(
@@ -1282,6 +1374,12 @@ mod tests {
     #[test]
     fn random_small() {
         run_random(1, 300, 6, 3);
+    }
+
+    #[test]
+    fn random_complex() {
+        run_random_of(&[DType::C64, DType::C128], 4, 200, 6, 3);
+        run_random_of(&[DType::C64, DType::C128], 5, 30, 1500, 2);
     }
 
     #[test]

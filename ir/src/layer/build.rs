@@ -408,6 +408,13 @@ impl Node {
                 "split_every must be at least 2, not {split_every}"
             )));
         }
+        if input.dtype().is_complex() && !op.takes_complex() {
+            return Err(IrError::UnsupportedDType(format!(
+                "{} is not defined for {} arrays",
+                op.name(),
+                input.dtype()
+            )));
+        }
         if op.needs_elements() {
             let shape = input.shape();
             if let Some(&a) = sorted.iter().find(|&&a| shape[a] == 0) {

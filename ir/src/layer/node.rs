@@ -2,13 +2,13 @@
 
 use super::{Blockwise, Distribution, Kernel, Layer, Meta, NodeId};
 use crate::delayed::{TaskArg, TaskLayer};
-use crate::dtype::DType;
+use crate::dtype::{DType, Scalar};
 use crate::error::IrError;
 use crate::grid::ChunkGrid;
-use rustc_hash::FxHasher;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use twox_hash::XxHash3_64;
 
 /// A layer with its metadata and content hash. Cloning is O(1).
 #[derive(Clone)]
@@ -42,7 +42,10 @@ impl fmt::Debug for Node {
 
 impl Node {
     pub(super) fn make(layer: Layer, meta: Meta) -> Node {
-        let mut h = FxHasher::default();
+        // A 64-bit hash of good quality (XXH3): ids are what CSE and lowering merge by,
+        // so two different layers must not collide. FxHash collided on in-memory arrays of
+        // small whole floats, whose bit patterns differ only in their top bits.
+        let mut h = XxHash3_64::with_seed(0);
         hash_layer(&layer, &mut h);
         meta.hash(&mut h);
         Node(Arc::new(NodeData {
@@ -241,7 +244,7 @@ impl Node {
     }
 }
 
-fn hash_layer(layer: &Layer, h: &mut FxHasher) {
+fn hash_layer(layer: &Layer, h: &mut XxHash3_64) {
     std::mem::discriminant(layer).hash(h);
     match layer {
         Layer::FromArray { data } => {
@@ -249,11 +252,11 @@ fn hash_layer(layer: &Layer, h: &mut FxHasher) {
             crate::with_array!(data, a => {
                 a.shape().hash(h);
                 for v in a.iter() {
-                    h.write_u64(crate::array::Element::to_scalar(*v).hash_bits());
+                    hash_scalar(crate::array::Element::to_scalar(*v), h);
                 }
             })
         }
-        Layer::Full { value } => value.hash_bits().hash(h),
+        Layer::Full { value } => hash_scalar(*value, h),
         Layer::Random { seed, dist, window } => {
             seed.hash(h);
             window.hash(h);
@@ -320,6 +323,18 @@ fn hash_layer(layer: &Layer, h: &mut FxHasher) {
                 p.id().hash(h);
             }
         }
+    }
+}
+
+/// Every bit of a value: the two parts of a complex number separately (`hash_bits`
+/// folds a complex128 into 64 bits), so values with equal hashes are equal bit for bit.
+fn hash_scalar(v: Scalar, h: &mut impl Hasher) {
+    match v {
+        Scalar::C128(c) => {
+            h.write_u64(c.re.to_bits());
+            h.write_u64(c.im.to_bits());
+        }
+        other => h.write_u64(other.hash_bits()),
     }
 }
 

@@ -165,9 +165,10 @@ impl ReduceOp {
     /// The output type for an input of type `dt` (NumPy's): sum and prod of floats keep the
     /// type, of unsigned integers give `u64`, of signed integers and bool `i64`; mean, var
     /// and std give `f64` (`f32` for `f32`); min and max keep the type; argmin and argmax
-    /// give `i64`.
+    /// give `i64`. Sum, prod and mean of complex types keep the type.
     pub fn output_dtype(self, dt: DType) -> DType {
         match self {
+            ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Mean if dt.is_complex() => dt,
             ReduceOp::Sum | ReduceOp::Prod if dt.is_float() => dt,
             ReduceOp::Sum | ReduceOp::Prod if dt.is_unsigned() => DType::U64,
             ReduceOp::Sum | ReduceOp::Prod => DType::I64,
@@ -179,6 +180,15 @@ impl ReduceOp {
             ReduceOp::ArgMin | ReduceOp::ArgMax => DType::I64,
             ReduceOp::Any | ReduceOp::All => DType::Bool,
         }
+    }
+
+    /// Whether the operation is defined for complex inputs: not the orderings (min, max,
+    /// argmin, argmax) and not var and std (the standard requires them for real types only).
+    pub fn takes_complex(self) -> bool {
+        matches!(
+            self,
+            ReduceOp::Sum | ReduceOp::Prod | ReduceOp::Mean | ReduceOp::Any | ReduceOp::All
+        )
     }
 
     /// Whether the reduction of no element is an error (it has no identity).

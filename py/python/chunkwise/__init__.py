@@ -20,8 +20,8 @@ import math as _math
 from . import _core
 from ._array import Array
 from ._dtypes import (
-    bool, can_cast, finfo, float32, float64, iinfo, int8, int16, int32, int64, isdtype,
-    result_type, uint8, uint16, uint32, uint64,
+    bool, can_cast, complex64, complex128, finfo, float32, float64, iinfo, int8, int16, int32,
+    int64, isdtype, result_type, uint8, uint16, uint32, uint64,
 )
 from ._creation import *  # noqa: F401,F403
 from ._elementwise import *  # noqa: F401,F403
@@ -38,7 +38,7 @@ from ._api import parse_bytes
 from ._nan import *  # noqa: F401,F403
 from ._dask import *  # noqa: F401,F403
 from ._info import __array_namespace_info__
-from . import distance, linalg, random
+from . import distance, fft, linalg, random
 
 __array_api_version__ = "2023.12"
 

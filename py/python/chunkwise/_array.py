@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from . import _core, _dtypes
+from ._methods import DaskMethods
 
-_SCALARS = (builtins.bool, int, float)
+_SCALARS = (builtins.bool, int, float, complex)
 
 
 def _raw(x):
@@ -27,9 +28,10 @@ def _raw(x):
 
 def _check_scalar_kind(x: "Array", other) -> None:
     """The standard only defines Python scalars of the array's kind (bool for bool arrays,
-    int for integer and float arrays, float for float arrays)."""
-    if isinstance(other, complex):
-        raise TypeError("complex scalars are not supported (chunkwise has no complex dtypes)")
+    int for integer and floating arrays, float for floating arrays, complex for complex and
+    real floating ones)."""
+    if isinstance(other, complex) and x.dtype.kind not in "fc":
+        raise TypeError(f"a complex scalar does not combine with a {x.dtype} array")
     if x.dtype.kind == "b" and not isinstance(other, builtins.bool):
         raise TypeError(f"a {type(other).__name__} scalar does not combine with a bool array")
     if x.dtype.kind in "iu" and isinstance(other, float):
@@ -46,7 +48,7 @@ def check_int_range(value, dtype: np.dtype) -> None:
             raise OverflowError(f"{value} is out of the range of {dtype}")
 
 
-class Array:
+class Array(DaskMethods):
     """A lazy, chunked n-dimensional array: operations build a graph; ``compute()``,
     ``np.asarray(x)`` or ``chunkwise.compute(*arrays)`` run it.
 
@@ -94,7 +96,7 @@ class Array:
     @property
     def numblocks(self) -> tuple[int, ...]:
         """Blocks along each axis."""
-        return tuple(len(c) for c in self._raw.chunks)
+        return tuple(self._raw.numblocks)
 
     @property
     def nbytes(self) -> int:
@@ -143,6 +145,7 @@ class Array:
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def __array_namespace__(self, *, api_version: str | None = None):
+        """The ``chunkwise`` module, the Array API namespace of these arrays."""
         if api_version not in (None, "2023.12", "2022.12", "2021.12"):
             raise ValueError(f"unsupported Array API version {api_version!r}")
         import chunkwise
@@ -150,6 +153,7 @@ class Array:
         return chunkwise
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule of the computed array (a new host buffer)."""
         if copy is False:
             raise BufferError("computing a chunkwise array always makes a new buffer")
         kwargs = {} if max_version is None else {"max_version": max_version}
@@ -203,7 +207,7 @@ class Array:
     # --- operators --------------------------------------------------------------------
     def _operand(self, other):
         """The core operand for ``other``, or None where Python should try the other side."""
-        if isinstance(other, _SCALARS) or isinstance(other, complex):
+        if isinstance(other, _SCALARS):
             _check_scalar_kind(self, other)
         elif not isinstance(other, (Array, np.ndarray, np.generic)):
             return None
@@ -369,9 +373,13 @@ class Array:
         return getitem(self, key)
 
     def __setitem__(self, key, value):
-        raise TypeError(
-            "chunkwise arrays are immutable (lazy graphs); build a new array, e.g. with where()"
-        )
+        """``x[key] = value`` for basic indices (ints, slices with any step, ``None``,
+        ``...``) or one boolean mask. The graph underneath is immutable: ``x`` is rebound
+        to a lazy ``where(selected, value, x)``, so arrays built from ``x`` before keep
+        the old values (chunkwise has no views)."""
+        from ._indexing import setitem
+
+        self._raw = setitem(self, key, value)
 
     # --- NumPy interop ----------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -421,61 +429,75 @@ class Array:
 
     # Reductions as methods, like NumPy and Dask.
     def sum(self, axis=None, dtype=None, keepdims=False):
+        """Sum over ``axis`` (``chunkwise.sum``)."""
         from ._statistical import sum
 
         return sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
 
     def prod(self, axis=None, dtype=None, keepdims=False):
+        """Product over ``axis`` (``chunkwise.prod``)."""
         from ._statistical import prod
 
         return prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
+        """Arithmetic mean over ``axis`` (``chunkwise.mean``)."""
         from ._statistical import mean
 
         return mean(self, axis=axis, keepdims=keepdims)
 
-    def var(self, axis=None, correction=0.0, keepdims=False):
+    def var(self, axis=None, correction=None, keepdims=False, *, ddof=0):
+        """Variance (``ddof``, NumPy's and Dask's name, or ``correction``)."""
         from ._statistical import var
 
-        return var(self, axis=axis, correction=correction, keepdims=keepdims)
+        c = ddof if correction is None else correction
+        return var(self, axis=axis, correction=c, keepdims=keepdims)
 
-    def std(self, axis=None, correction=0.0, keepdims=False):
+    def std(self, axis=None, correction=None, keepdims=False, *, ddof=0):
+        """Standard deviation (``ddof``, NumPy's and Dask's name, or ``correction``)."""
         from ._statistical import std
 
-        return std(self, axis=axis, correction=correction, keepdims=keepdims)
+        c = ddof if correction is None else correction
+        return std(self, axis=axis, correction=c, keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False):
+        """Minimum over ``axis`` (``chunkwise.min``)."""
         from ._statistical import min
 
         return min(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
+        """Maximum over ``axis`` (``chunkwise.max``)."""
         from ._statistical import max
 
         return max(self, axis=axis, keepdims=keepdims)
 
     def any(self, axis=None, keepdims=False):
+        """Whether any element over ``axis`` is nonzero (``chunkwise.any``)."""
         from ._utility import any
 
         return any(self, axis=axis, keepdims=keepdims)
 
     def all(self, axis=None, keepdims=False):
+        """Whether every element over ``axis`` is nonzero (``chunkwise.all``)."""
         from ._utility import all
 
         return all(self, axis=axis, keepdims=keepdims)
 
     def argmin(self, axis=None, keepdims=False):
+        """Index of the first minimum along ``axis`` (``chunkwise.argmin``)."""
         from ._searching import argmin
 
         return argmin(self, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis=None, keepdims=False):
+        """Index of the first maximum along ``axis`` (``chunkwise.argmax``)."""
         from ._searching import argmax
 
         return argmax(self, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape):
+        """``x`` in a new shape, given as a tuple or as separate ints (``chunkwise.reshape``)."""
         from ._manipulation import reshape
 
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):

@@ -42,6 +42,10 @@ def from_numpy(a: np.ndarray, chunks="auto") -> Array:
     d = _dtypes.to_dtype(a.dtype)
     if a.dtype != d:
         a = a.astype(d)
+    if a.size == 0:
+        # The core's from_numpy panics on an empty array with nonzero strides (such as
+        # np.arange(0).reshape(0, 5)): pass a fresh one.
+        a = np.empty(a.shape, dtype=d)
     regular, explicit = normalize_chunks(chunks, a.shape, d.itemsize)
     return _with_chunks(_core.from_numpy(a, regular), explicit)
 
@@ -54,17 +58,20 @@ def _default_dtype(obj) -> np.dtype | None:
     if isinstance(obj, float):
         return _dtypes.DEFAULT_FLOAT
     if isinstance(obj, complex):
-        raise TypeError("complex values are not supported (chunkwise has no complex dtypes)")
+        return _dtypes.DEFAULT_COMPLEX
     return None
 
 
 def asarray(obj, /, *, dtype=None, device=None, copy=None, chunks="auto") -> Array:
     """``obj`` (an Array, a NumPy array, a nested sequence or a Python scalar) as an Array.
-    Chunkwise arrays are immutable, so no copy is ever needed."""
+
+    The graph under an Array is immutable, so no data is ever copied; ``copy=True`` gives
+    a new Array object over the same graph, so ``__setitem__`` on it (which rebinds the
+    object's graph) leaves ``obj`` as it was."""
     _check_device(device)
     if isinstance(obj, Array):
         if dtype is None or _dtypes.to_dtype(dtype) == obj.dtype:
-            return obj
+            return Array(obj._raw) if copy else obj
         if copy is False:
             raise ValueError("casting to another dtype needs a copy (copy=False)")
         return Array(obj._raw.astype(_dtypes.to_dtype(dtype).name))
@@ -88,9 +95,12 @@ def full(shape, fill_value, *, dtype=None, device=None, chunks="auto") -> Array:
         fill_value = fill_value.item()
     d = _dtypes.to_dtype(dtype) if dtype is not None else _default_dtype(fill_value)
     if d is None:
-        raise TypeError(f"fill_value must be a bool, int or float, not {type(fill_value).__name__}")
+        raise TypeError(
+            f"fill_value must be a bool, int, float or complex, not {type(fill_value).__name__}")
     if d.kind in "iu" and isinstance(fill_value, float):
         raise TypeError(f"a float fill value for an integer dtype {d}")
+    if d.kind != "c" and isinstance(fill_value, complex):
+        raise TypeError(f"a complex fill value for a {d} dtype")
     if d.kind in "iu":
         check_int_range(fill_value, d)
     regular, explicit = normalize_chunks(chunks, shape, d.itemsize)
@@ -185,6 +195,9 @@ def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, chunks="auto") 
     n_cols = n_rows if n_cols is None else n_cols
     d = _dtypes.to_dtype(dtype) if dtype is not None else _dtypes.DEFAULT_FLOAT
     regular, _ = normalize_chunks(chunks, (n_rows, n_cols), d.itemsize)
+    if not -n_rows < k < n_cols:
+        # No element is on that diagonal (and k may not fit the index dtype).
+        return zeros((n_rows, n_cols), dtype=d, chunks=regular)
     rows = arange(n_rows, chunks=regular[0])[:, None]
     cols = arange(n_cols, chunks=regular[1])[None, :]
     return ((cols - rows) == k).astype(d)

@@ -1,7 +1,7 @@
 """Functions of ``dask.array`` outside the Array API standard, so that Dask code ports by
 changing the import: ``from_array`` (lazy for any array-like: h5py, zarr, xarray's
 backend arrays), ``concatenate``, ``dot``, ``einsum``, ``ravel``, ``block``, ``isclose``,
-``allclose``, ``median``, ``nanmedian``, ``histogram``, ``bincount``.
+``allclose``, ``median``, ``nanmedian``, ``histogram``, ``bincount``, ``unique``.
 
 >>> import numpy as np, chunkwise as da
 >>> x = da.from_array(np.arange(12.0).reshape(3, 4), chunks=2)
@@ -22,7 +22,7 @@ from ._axes import normalize_axes
 
 __all__ = [
     "allclose", "bincount", "block", "concatenate", "dot", "einsum", "from_array",
-    "histogram", "isclose", "median", "nanmedian", "ravel",
+    "histogram", "isclose", "median", "nanmedian", "ravel", "unique",
 ]
 
 
@@ -299,3 +299,16 @@ def _einsum_pair(a: Array, ai: str, b: Array, bi: str, out: str) -> Array:
 
     prod = aligned(a, ai) * aligned(b, bi)
     return _sum(prod, axis=tuple(range(len(out), len(order)))) if summed else prod
+
+
+def unique(ar, return_index=False, return_inverse=False, return_counts=False):
+    """NumPy's ``unique``: the sorted distinct values, and with the flags the first
+    indices, the inverse indices (of the flattened input, as NumPy 2 gives them in the
+    input's shape) and the counts, as a tuple (see ``unique_all``)."""
+    from ._set import unique_all, unique_values
+
+    if not (return_index or return_inverse or return_counts):
+        return unique_values(ar)
+    r = unique_all(ar)
+    flags = (return_index, return_inverse, return_counts)
+    return (r.values,) + tuple(v for v, f in zip(r[1:], flags) if f)

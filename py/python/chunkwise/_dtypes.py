@@ -4,6 +4,7 @@ type functions (``isdtype``, ``result_type``, ``can_cast``, ``finfo``, ``iinfo``
 from __future__ import annotations
 
 import builtins
+from typing import NamedTuple
 
 import numpy as np
 
@@ -25,9 +26,12 @@ uint32 = _by_name["uint32"]
 uint64 = _by_name["uint64"]
 float32 = _by_name["float32"]
 float64 = _by_name["float64"]
+complex64 = _by_name["complex64"]
+complex128 = _by_name["complex128"]
 
 DEFAULT_INT = np.dtype("int64")
 DEFAULT_FLOAT = np.dtype("float64")
+DEFAULT_COMPLEX = np.dtype("complex128")
 
 _KINDS = {
     "bool": lambda d: d.kind == "b",
@@ -109,19 +113,24 @@ def _promote_scalar(d: np.dtype, s) -> np.dtype:
     if isinstance(s, builtins.bool):
         return d
     if isinstance(s, int):
-        return d if d.kind in "iuf" else DEFAULT_INT
+        return d if d.kind in "iufc" else DEFAULT_INT
     if isinstance(s, float):
-        return d if d.kind == "f" else DEFAULT_FLOAT
-    raise TypeError("complex scalars are not supported")
+        return d if d.kind in "fc" else DEFAULT_FLOAT
+    # A complex scalar: the complex type of the array's float precision (the standard's
+    # rule; float32 gives complex64).
+    if d.kind == "c":
+        return d
+    return complex64 if d == float32 else DEFAULT_COMPLEX
 
 
 def can_cast(from_, to) -> builtins.bool:
-    """Whether ``from_`` casts to ``to`` by the standard's promotion rules."""
+    """Whether ``from_`` casts to ``to`` by the standard's promotion rules; bool casts to
+    every numeric type, as in NumPy (the standard leaves mixed kinds open)."""
     f = _dtype_of(from_)
     t = to_dtype(to)
-    if f == t:
+    if f == t or f.kind == "b":
         return True
-    if f.kind == "b" or t.kind == "b":
+    if t.kind == "b":
         return False
     try:
         return _promote(f, t) == t
@@ -129,11 +138,55 @@ def can_cast(from_, to) -> builtins.bool:
         return False
 
 
-def finfo(type):
-    """Machine limits of a floating type (NumPy's ``finfo``)."""
-    return np.finfo(_dtype_of(type))
+class finfo_object(NamedTuple):
+    """Machine limits of a floating dtype, as the standard's ``finfo`` gives them: Python
+    ints and floats, and the (real) dtype they describe."""
+
+    bits: int
+    eps: float
+    max: float
+    min: float
+    smallest_normal: float
+    dtype: np.dtype
 
 
-def iinfo(type):
-    """Machine limits of an integer type (NumPy's ``iinfo``)."""
-    return np.iinfo(_dtype_of(type))
+class iinfo_object(NamedTuple):
+    """Machine limits of an integer dtype: Python ints, and the dtype."""
+
+    bits: int
+    max: int
+    min: int
+    dtype: np.dtype
+
+
+def finfo(type) -> finfo_object:
+    """Machine limits of a floating type (a dtype or an array); a complex type gives its
+    component type's (``finfo(complex64)`` describes float32, as NumPy)."""
+    d = _dtype_of(type)
+    if d.kind not in "fc":
+        raise TypeError(f"finfo needs a floating dtype, not {d}")
+    f = np.finfo(d)
+    return finfo_object(bits=int(f.bits), eps=float(f.eps), max=float(f.max),
+                        min=float(f.min), smallest_normal=float(f.smallest_normal),
+                        dtype=_by_name[np.dtype(f.dtype).name])
+
+
+def iinfo(type) -> iinfo_object:
+    """Machine limits of an integer type (a dtype or an array)."""
+    d = _dtype_of(type)
+    if d.kind not in "iu":
+        raise TypeError(f"iinfo needs an integer dtype, not {d}")
+    i = np.iinfo(d)
+    return iinfo_object(bits=int(i.bits), max=int(i.max), min=int(i.min), dtype=d)
+
+
+def real_dtype(d: np.dtype) -> np.dtype:
+    """The real dtype of ``d``'s precision: float32 for complex64, float64 for complex128,
+    ``d`` itself otherwise."""
+    return {"complex64": float32, "complex128": float64}.get(np.dtype(d).name, np.dtype(d))
+
+
+def complex_dtype(d: np.dtype) -> np.dtype:
+    """The complex dtype of a floating ``d``'s precision (complex64 for float32 and
+    complex64, complex128 otherwise)."""
+    return complex64 if np.dtype(d).name in ("float32", "complex64") else complex128

@@ -30,7 +30,37 @@ _COMPARE = {
 }
 
 
+#: Rounding functions: the identity on integer inputs (the standard: "if ``x``
+#: is integer-valued, the result is ``x``", with ``x``'s dtype).
+_ROUNDING = ("ceil", "floor", "trunc", "round")
+
+
 def _unary(name: str, op: str):
+    if name in _ROUNDING:
+        def f(x: Array, /) -> Array:
+            x = _as_array(x)
+            if x.dtype.kind in "iu":
+                return x
+            return Array(x._raw.unary(op))
+
+        f.__name__ = f.__qualname__ = name
+        f.__doc__ = (f"Elementwise ``{name}`` (NumPy's ``{op}``); integer inputs are "
+                     "returned unchanged, with their dtype.")
+        return f
+
+    if name == "sign":
+        def f(x: Array, /) -> Array:
+            x = _as_array(x)
+            out = Array(x._raw.unary(op))
+            # The core's sign keeps the sign of a zero (sign(-0.0) is -0.0); the standard
+            # (and NumPy) give +0. Adding +0.0 turns -0.0 into +0.0 and changes nothing
+            # else (NaN stays NaN); it fuses into the same kernel.
+            return out + 0.0 if x.dtype.kind == "f" else out
+
+        f.__name__ = f.__qualname__ = name
+        f.__doc__ = "Elementwise ``sign``: -1, 0 or 1 (NaN for NaN; +0 for either zero)."
+        return f
+
     def f(x: Array, /) -> Array:
         return Array(_as_array(x)._raw.unary(op))
 
@@ -164,20 +194,18 @@ def clip(x, /, min=None, max=None) -> Array:
 
 
 def real(x, /) -> Array:
-    """The real part (chunkwise has real dtypes only: ``x`` itself)."""
-    return _as_array(x)
+    """The real part, of the matching real dtype (``x`` itself for real dtypes)."""
+    return Array(_as_array(x)._raw.unary("real"))
 
 
 def imag(x, /) -> Array:
-    """The imaginary part (zeros: chunkwise has real dtypes only)."""
-    from ._creation import zeros_like
-
-    return zeros_like(_as_array(x))
+    """The imaginary part, of the matching real dtype (zeros for real dtypes)."""
+    return Array(_as_array(x)._raw.unary("imag"))
 
 
 def conj(x, /) -> Array:
     """The complex conjugate (``x`` itself for real dtypes)."""
-    return _as_array(x)
+    return Array(_as_array(x)._raw.unary("conj"))
 
 
 __all__ = sorted(

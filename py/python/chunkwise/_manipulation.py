@@ -49,9 +49,15 @@ def squeeze(x, /, axis) -> Array:
     return Array(x._raw.squeeze(normalize_axes(axis, x.ndim)))
 
 
-def expand_dims(x, /, *, axis=0) -> Array:
-    """``x`` with a new axis of length 1 at ``axis``."""
+def expand_dims(x, /, axis=0) -> Array:
+    """``x`` with a new axis of length 1 at ``axis`` (from ``-x.ndim - 1`` to ``x.ndim``;
+    IndexError otherwise, as the standard says)."""
     x = _as_array(x)
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        raise TypeError(f"expand_dims: axis must be an integer, not {axis!r}")
+    if not -x.ndim - 1 <= axis <= x.ndim:
+        raise IndexError(f"expand_dims: axis {axis} is out of range for a result of "
+                         f"{x.ndim + 1} axes")
     return Array(x._raw.expand_dims(axis))
 
 

@@ -87,48 +87,40 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False) -> Array:
     return _ew.sqrt(nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims))
 
 
-def _nan_extreme(a, axis, out, keepdims, name: str, fill: float) -> Array:
+def _nan_select(a, axis, out, keepdims, f, fill: float, empty) -> Array:
+    """``f`` (a min/max or arg-min/max reduction) of ``x`` with NaNs replaced by ``fill``,
+    and ``empty`` for all-NaN slices."""
     x = _prepare(a, out)
-    f = getattr(_st, name)
     if not _floating(x):
         return f(x, axis=axis, keepdims=keepdims)
     r = f(_filled(x, fill), axis=axis, keepdims=keepdims)
-    return _ew.where(_count(x, axis, keepdims) > 0, r, float("nan"))
+    return _ew.where(_count(x, axis, keepdims) > 0, r, empty)
 
 
 def nanmin(a, axis=None, out=None, keepdims=False) -> Array:
     """Minimum of the non-NaN elements over ``axis`` (all-NaN slices give NaN)."""
-    return _nan_extreme(a, axis, out, keepdims, "min", float("inf"))
+    return _nan_select(a, axis, out, keepdims, _st.min, float("inf"), float("nan"))
 
 
 def nanmax(a, axis=None, out=None, keepdims=False) -> Array:
     """Maximum of the non-NaN elements over ``axis`` (all-NaN slices give NaN)."""
-    return _nan_extreme(a, axis, out, keepdims, "max", float("-inf"))
-
-
-def _nan_arg(a, axis, out, keepdims, name: str, fill: float) -> Array:
-    from . import _searching
-
-    x = _prepare(a, out)
-    f = getattr(_searching, name)
-    if not _floating(x):
-        return f(x, axis=axis, keepdims=keepdims)
-    # NumPy raises on an all-NaN slice; a lazy result cannot, so such a slice gives -1
-    # (an index that selects nothing valid), documented below.
-    r = f(_filled(x, fill), axis=axis, keepdims=keepdims)
-    return _ew.where(_count(x, axis, keepdims) > 0, r, -1)
+    return _nan_select(a, axis, out, keepdims, _st.max, float("-inf"), float("nan"))
 
 
 def nanargmin(a, axis=None, out=None, *, keepdims=False) -> Array:
     """Index of the minimum non-NaN element over ``axis``; -1 for an all-NaN slice (where
     NumPy raises ``ValueError``: a lazy result cannot raise before it is computed)."""
-    return _nan_arg(a, axis, out, keepdims, "argmin", float("inf"))
+    from ._searching import argmin
+
+    return _nan_select(a, axis, out, keepdims, argmin, float("inf"), -1)
 
 
 def nanargmax(a, axis=None, out=None, *, keepdims=False) -> Array:
     """Index of the maximum non-NaN element over ``axis``; -1 for an all-NaN slice (see
     :func:`nanargmin`)."""
-    return _nan_arg(a, axis, out, keepdims, "argmax", float("-inf"))
+    from ._searching import argmax
+
+    return _nan_select(a, axis, out, keepdims, argmax, float("-inf"), -1)
 
 
 def _nan_scan(a, axis, dtype, out, name: str, fill: float) -> Array:
