@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+#: The dtypes of the core by NumPy name, in promotion order: bool, int8 ... uint64,
+#: float32, float64, complex64, complex128.
 DTYPES: list[str]
 
 class RawArray:
@@ -18,6 +20,7 @@ class RawArray:
     def chunks(self) -> list[list[int]]: ...
     @property
     def numblocks(self) -> list[int]: ...
+    # name: a unary program op by its graph-file name ("exp", "real", "imag", "conj", ...).
     def unary(self, name: str) -> RawArray: ...
     def binary(self, other: RawArray | bool | int | float, name: str, reflected: bool) -> RawArray: ...
     def compare(self, other: RawArray | bool | int | float, name: str) -> RawArray: ...
