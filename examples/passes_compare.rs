@@ -5,7 +5,7 @@
 //! cargo run --release --example passes_compare -- optimize_lower --blocks 100000
 //! cargo run --release --example passes_compare -- slice_cull --chunks 1000000000 --expr first
 //! cargo run --release --example passes_compare -- sum_exp --gib 2 --chunk-mib 64
-//! cargo run --release --example passes_compare -- chain_bandwidth --gib 1
+//! cargo run --release --example passes_compare -- chain_bandwidth --gib 1 [--assembled 1]
 //! ```
 
 mod common;
@@ -122,22 +122,29 @@ fn main() -> Result<(), chunkwise::Error> {
             });
             let x = Array::from_ndarray(data.clone(), &[chunk as u64])?;
             let y = ten_ops(&x);
-            let g = y.plan()?;
-            let opts = ComputeOptions::default();
-            let (chain, blocks) = best(5, || {
-                output_arrays(&g, run_graph(&g, &opts).expect("runs")).expect("arrays")
-            });
-            let first = blocks[0][0]
-                .as_typed::<f64>()
-                .map(|a| a[0])
-                .unwrap_or(f64::NAN);
+            // --assembled 1: plan, run and assemble one array per run (what `compute` and
+            // the Python side do); by default the blocks of a plan made once.
+            let assembled = arg("--assembled", 0u8) == 1;
+            let (chain, first) = if assembled {
+                let (secs, out) = best(5, || y.compute::<f64>().expect("runs"));
+                (secs, out.iter().next().copied().unwrap_or(f64::NAN))
+            } else {
+                let g = y.plan()?;
+                let opts = ComputeOptions::default();
+                let (secs, blocks) = best(5, || {
+                    output_arrays(&g, run_graph(&g, &opts).expect("runs")).expect("arrays")
+                });
+                let first = blocks[0][0].as_typed::<f64>().map(|a| a[0]);
+                (secs, first.unwrap_or(f64::NAN))
+            };
             let v = data[0];
             let want = (((((((((v + 1.0) * 2.0) - 3.0) / 4.0) + v) * v) - 1.0) * 0.5) + 2.0) * 3.0;
             assert_eq!(first, want, "the chain computes the expression");
             println!(
                 "{}",
                 serde_json::json!({"case": case, "param": gib, "seconds": chain, "copy_seconds": copy,
-                    "fraction_of_copy": copy / chain, "threads": threads, "tasks": g.len(), "layers": y.optimize()?.num_layers()?,
+                    "fraction_of_copy": copy / chain, "threads": threads, "assembled": assembled,
+                    "tasks": y.plan()?.len(), "layers": y.optimize()?.num_layers()?,
                     "gb_per_s": 2.0 * gib * 1.073741824 / chain})
             );
         }

@@ -30,7 +30,7 @@ run "$PY" benches/python/bench.py sum_exp --gib "$GIB_SUM"
 "$BIN/flagship_compare" distance --metric euclidean --n "$N" --d 2000 --col-chunk 250 --row-chunk 2500 \
     | "$PY" -c 'import json,sys; r=json.loads(sys.stdin.readline()); r["impl"]="chunkwise (Rust)"; r["case"]="distance"; print(json.dumps(r))' | tee -a "$RES"
 run "$PY" benches/python/bench.py distance --n "$N" --d 2000 --metric euclidean
-"$BIN/passes_compare" chain_bandwidth --gib "$GIB_CHAIN" \
+"$BIN/passes_compare" chain_bandwidth --gib "$GIB_CHAIN" --assembled 1 \
     | "$PY" -c 'import json,sys; r=json.loads(sys.stdin.readline()); r["impl"]="chunkwise (Rust)"; print(json.dumps(r))' | tee -a "$RES"
 run "$PY" benches/python/bench.py chain_bandwidth --gib "$GIB_CHAIN"
 run "$PY" benches/python/bench.py overhead
