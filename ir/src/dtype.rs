@@ -245,8 +245,8 @@ impl DType {
 
     /// The type of `array op scalar` where the scalar has kind `scalar`: the array's type
     /// unless the scalar's kind is higher, then the default type of that kind
-    /// (`i64` for integers, `f64` for floats); a complex scalar with a real array gives the
-    /// array's [`DType::complex_dtype`] (the standard's rule: `f32` arrays give `c64`).
+    /// (`i64` for integers, `f64` for floats); a complex scalar with a real array gives
+    /// `c64` for an `f32` array and `c128` for any other (the standard's rule, and NumPy's).
     ///
     /// ```
     /// use chunkwise_ir::{DType, Kind};

@@ -221,3 +221,34 @@ def test_unique_like_numpy():
     want = np.unique(a, return_index=True, return_counts=True)
     for g, w in zip(got, want):
         close(g, w.astype(np.int64) if w.dtype.kind in "iu" else w)
+
+
+def test_review_regressions_dtypes_and_edges():
+    """Result dtypes and edge cases as NumPy gives them."""
+    a32 = np.array([[1.0, np.nan], [3.0, 4.0]], dtype=np.float32)
+    x32 = da.asarray(a32, chunks=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for name in ("nanmean", "nanvar", "nanstd"):
+            close(getattr(da, name)(x32, axis=0), getattr(np, name)(a32, axis=0))
+        z = np.array([1 + 2j, np.nan + 0j, 3 - 1j])
+        for name in ("nansum", "nanmean", "nanvar"):
+            close(getattr(da, name)(da.asarray(z, chunks=2)), getattr(np, name)(z))
+    u = np.array([1, 2, 200], dtype=np.uint8)
+    v = np.array([2, 1, 200], dtype=np.uint8)
+    close(da.isclose(da.asarray(u), da.asarray(v)), np.isclose(u, v))
+    i = np.array([1234, -5678, 50], dtype=np.int32)
+    close(da.asarray(i).round(-2), i.round(-2))
+    k = np.array([0, 1, 1, 3])
+    w = np.array([1, 2, 3, 4], dtype=np.int32)
+    close(da.bincount(da.asarray(k), weights=da.asarray(w)), np.bincount(k, weights=w))
+    c = np.array([[1 + 1j, 3 - 2j], [2 + 0j, 5j]])
+    close(da.median(da.asarray(c, chunks=1), axis=0), np.median(c, axis=0))
+    close(da.from_array(da.asarray(i), dtype="float64"), i.astype(np.float64))
+    with pytest.raises(ValueError):
+        da.block([])
+    with pytest.raises(ValueError):
+        da.fft.fftn(da.asarray(np.array(1 + 0j)))
+    f = da.asarray(np.zeros(3))
+    with pytest.raises(TypeError):
+        f[0] = 1j

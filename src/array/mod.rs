@@ -162,7 +162,19 @@ impl Array {
         // The result's last other handle goes first, so `into_owned` takes the buffer
         // without copying it (a shared buffer would be copied: 1 GiB for a 1 GiB result).
         drop(d);
-        Ok(a.into_owned())
+        let owned = a.into_owned();
+        if !owned.is_standard_layout() {
+            return Ok(owned.as_standard_layout().into_owned());
+        }
+        // A result that is a view into a larger buffer (a slice of one block) is copied
+        // out, so it does not keep the whole buffer alive.
+        let (dim, n) = (owned.raw_dim(), owned.len());
+        let (mut v, off) = owned.into_raw_vec_and_offset();
+        let off = off.unwrap_or(0);
+        if off != 0 || v.len() != n {
+            v = v[off..off + n].to_vec();
+        }
+        Ok(ArrayD::from_shape_vec(dim, v).expect("a standard-layout array's elements"))
     }
 
     /// Computes into memory, whatever the dtype.

@@ -42,10 +42,6 @@ def from_numpy(a: np.ndarray, chunks="auto") -> Array:
     d = _dtypes.to_dtype(a.dtype)
     if a.dtype != d:
         a = a.astype(d)
-    if a.size == 0:
-        # The core's from_numpy panics on an empty array with nonzero strides (such as
-        # np.arange(0).reshape(0, 5)): pass a fresh one.
-        a = np.empty(a.shape, dtype=d)
     regular, explicit = normalize_chunks(chunks, a.shape, d.itemsize)
     return _with_chunks(_core.from_numpy(a, regular), explicit)
 

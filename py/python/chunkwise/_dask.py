@@ -37,6 +37,7 @@ def from_array(x, chunks="auto", *, name=None, dtype=None) -> Array:
     from ._creation import asarray, empty
 
     if isinstance(x, Array):
+        x = x if dtype is None else x.astype(dtype)
         return x.rechunk(chunks) if chunks != "auto" else x
     if isinstance(x, np.ndarray) or not all(hasattr(x, a) for a in ("shape", "dtype",
                                                                   "__getitem__")):
@@ -88,6 +89,8 @@ def block(arrays) -> Array:
     from ._manipulation import concat
 
     def depth(a):
+        if isinstance(a, list) and not a:
+            raise ValueError("block: a list is empty")
         return 1 + depth(a[0]) if isinstance(a, list) else 0
 
     levels = depth(arrays)
@@ -106,7 +109,12 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> Array:
     only to themselves; NaNs are close to each other with ``equal_nan``)."""
     from ._elementwise import abs as _abs, isfinite, isnan, logical_and, logical_or, where
 
+    from ._dtypes import result_type
+
     a, b = _as_array(a), _as_array(b)
+    # In floating point, so unsigned and small integer differences do not wrap (NumPy).
+    d = result_type(a, b, 1.0)
+    a, b = a.astype(d), b.astype(d)
     finite = logical_and(isfinite(a), isfinite(b))
     close = where(finite, _abs(a - b) <= atol + rtol * _abs(b), a == b)
     if equal_nan:
@@ -145,14 +153,14 @@ def median(a, axis=None, keepdims=False) -> Array:
     """The median over ``axis``, with the reduced axes rechunked into one chunk (their
     whole length must fit in memory per block, as in Dask)."""
     a = _as_array(a)
-    dt = a.dtype if a.dtype.kind == "f" else _dtypes.float64
+    dt = a.dtype if a.dtype.kind in "fc" else _dtypes.float64
     return _whole_lines_reduce(a, axis, np.median, dt, keepdims, "median")
 
 
 def nanmedian(a, axis=None, keepdims=False) -> Array:
     """:func:`median` of the non-NaN elements."""
     a = _as_array(a)
-    dt = a.dtype if a.dtype.kind == "f" else _dtypes.float64
+    dt = a.dtype if a.dtype.kind in "fc" else _dtypes.float64
     return _whole_lines_reduce(a, axis, np.nanmedian, dt, keepdims, "nanmedian")
 
 
@@ -216,6 +224,8 @@ def bincount(x, weights=None, minlength=0) -> Array:
         raise ValueError("bincount needs non-negative integers")
     n = max(top + 1, int(minlength))
     k = np.arange(n)
+    if weights is not None:  # NumPy's weighted counts are float64
+        weights = _as_array(weights).astype(_dtypes.float64)
     return _one_hot_counts(x, k, k + 1, False, weights)
 
 

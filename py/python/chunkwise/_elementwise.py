@@ -3,8 +3,10 @@ a short composition of them), so chains of them fuse into one kernel per chunk."
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import _core, _dtypes
-from ._array import Array, _as_array, _raw, _SCALARS
+from ._array import Array, _as_array, _check_scalar_kind, _raw, _SCALARS
 
 _UNARY = {
     "abs": "abs", "acos": "arccos", "asin": "arcsin", "atan": "arctan", "ceil": "ceil",
@@ -137,10 +139,6 @@ def bitwise_invert(x, /) -> Array:
     return ~_need_integral(_as_array(x), "bitwise_invert")
 
 
-
-
-
-
 def logical_and(x1, x2, /) -> Array:
     """Elementwise logical and of bool arrays."""
     return _binary("logical_and", "and")(_need_bool(x1, "logical_and"), _need_bool(x2, "logical_and"))
@@ -171,16 +169,12 @@ def where(condition, x1, x2, /) -> Array:
     c = _as_array(condition)
     if c.dtype != _dtypes.bool:
         c = c.astype(_dtypes.bool)
+    # A Python scalar follows the operators' rule against the array branch (no float
+    # scalar with an integer array, no silent cast).
+    for scalar, other in ((x1, x2), (x2, x1)):
+        if isinstance(other, Array) and not isinstance(scalar, (Array, np.ndarray, np.generic)):
+            _check_scalar_kind(other, scalar)
     return Array(_core.where_(c._raw, _raw(x1), _raw(x2)))
-
-
-
-
-
-
-
-
-
 
 
 def clip(x, /, min=None, max=None) -> Array:

@@ -132,8 +132,10 @@ def take(x, indices, /, *, axis=None) -> Array:
     if starts.size > MAX_TAKE_RUNS:
         raise IndexError(
             f"take: the indices form {starts.size} runs of consecutive positions, over the "
-            f"limit of {MAX_TAKE_RUNS}, and repeat positions more often than a block holds "
-            "(take fewer repeats, or rechunk and use map_blocks)")
+            f"limit of {MAX_TAKE_RUNS}, and cannot be gathered block by block: a block "
+            f"would take more positions than it holds (repeats), or unsorted indices give "
+            f"a result over {MAX_REORDER_BYTES} bytes to reorder (sort them, or rechunk and "
+            "use map_blocks)")
     pieces = [
         x[tuple(slice(int(idx[s]), int(idx[e - 1]) + 1) if a == axis else slice(None)
                 for a in range(x.ndim))]
@@ -284,8 +286,10 @@ def setitem(x: Array, key, value):
         key = (key,)
     key = tuple(int(k) if isinstance(k, (Array, np.integer)) and _int_scalar(k) else k
                 for k in key)
-    scalar = isinstance(value, _SCALARS) or isinstance(value, complex)
+    scalar = isinstance(value, _SCALARS)
     if scalar:
+        if isinstance(value, complex) and x.dtype.kind != "c":
+            raise TypeError(f"a complex value cannot be stored in a {x.dtype} array")
         _check_scalar_value(x, value)
     if len(key) == 1 and _is_mask(key[0]):
         return _setitem_mask(x, key[0], value, scalar)

@@ -78,9 +78,11 @@ class DaskMethods:
         """Rounded to ``decimals`` places, half to even (NumPy's ``round``)."""
         from ._elementwise import round as _round
 
-        if decimals == 0 or self.dtype.kind in "iub":
+        if decimals == 0 or (decimals > 0 and self.dtype.kind in "iub"):
             return _round(self)
         scale = 10.0 ** decimals
+        if self.dtype.kind in "iu":  # NumPy: round(1234, -2) == 1200, in the integer type
+            return (_round(self.astype("float64") * scale) / scale).astype(self.dtype)
         return _round(self * scale) / scale
 
     def clip(self, min=None, max=None):  # noqa: A002 - NumPy's names

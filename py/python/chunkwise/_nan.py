@@ -17,6 +17,7 @@ from __future__ import annotations
 from ._array import Array, _as_array
 from . import _elementwise as _ew
 from . import _statistical as _st
+from . import _dtypes
 from ._api import astype as _astype
 
 __all__ = [
@@ -32,7 +33,8 @@ def _prepare(a, out) -> Array:
 
 
 def _floating(x: Array) -> bool:
-    return x.dtype.kind == "f"
+    """Whether ``x``'s type has NaNs (real and complex floating types)."""
+    return x.dtype.kind in "fc"
 
 
 def _filled(x: Array, value: float) -> Array:
@@ -64,7 +66,8 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False) -> Array:
         return _st.mean(x if dtype is None else _astype(x, dtype), axis=axis,
                         keepdims=keepdims)
     total = _st.sum(_filled(x, 0.0), axis=axis, dtype=dtype, keepdims=keepdims)
-    return total / _count(x, axis, keepdims)
+    # The count in the total's real precision, so float32 stays float32 (as NumPy).
+    return total / _astype(_count(x, axis, keepdims), _dtypes.real_dtype(total.dtype))
 
 
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False) -> Array:
@@ -77,9 +80,11 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False) -> Array:
         x = _astype(x, dtype)
     mean = nanmean(x, axis=axis, keepdims=True)
     dev = _filled(x - mean, 0.0)
+    if dev.dtype.kind == "c":
+        dev = _ew.abs(dev)  # |z - mean|^2: a real variance, as NumPy
     squares = _st.sum(dev * dev, axis=axis, keepdims=keepdims)
-    dof = _count(x, axis, keepdims) - ddof
-    return _ew.where(dof > 0, squares / _ew.where(dof > 0, dof, 1), float("nan"))
+    dof = _astype(_count(x, axis, keepdims) - ddof, _dtypes.real_dtype(squares.dtype))
+    return _ew.where(dof > 0, squares / _ew.where(dof > 0, dof, 1.0), float("nan"))
 
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False) -> Array:

@@ -125,6 +125,8 @@ def _many(x, s, axes, norm, kind, npfunc, last_len, out_dtype, name) -> Array:
     if axes is None:
         axes = tuple(range(x.ndim)) if s is None else tuple(range(x.ndim - len(s), x.ndim))
     axes = tuple(normalize_axis(a, x.ndim) for a in axes)
+    if not axes:
+        raise ValueError("an n-dimensional transform needs at least one axis")
     if len(set(axes)) != len(axes):
         raise ValueError(f"repeated axis in {axes}")
     if s is not None and len(s) != len(axes):
