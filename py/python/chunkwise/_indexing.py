@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._array import Array, _as_array
+from ._array import Array, _as_array, _check_scalar_kind
 from ._axes import normalize_axis
 
 __all__ = ["take", "take_along_axis"]
@@ -247,12 +247,6 @@ def _place_along(v: Array, axis: int, sel: range, n: int) -> Array:
     return parts[0] if len(parts) == 1 else concat(parts, axis=axis)
 
 
-def _check_scalar_value(x: Array, value) -> None:
-    from ._array import _check_scalar_kind
-
-    _check_scalar_kind(x, value)
-
-
 def _value_array(x: Array, value) -> Array:
     """``value`` (an Array, a NumPy array or a nested sequence) as an Array of ``x``'s dtype
     (converted as NumPy's assignment converts)."""
@@ -290,7 +284,7 @@ def setitem(x: Array, key, value):
     if scalar:
         if isinstance(value, complex) and x.dtype.kind != "c":
             raise TypeError(f"a complex value cannot be stored in a {x.dtype} array")
-        _check_scalar_value(x, value)
+        _check_scalar_kind(x, value)
     if len(key) == 1 and _is_mask(key[0]):
         return _setitem_mask(x, key[0], value, scalar)
     if not all(_is_basic(k) for k in key):

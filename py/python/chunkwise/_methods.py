@@ -52,17 +52,15 @@ class DaskMethods:
 
     def cumsum(self, axis=None, dtype=None):
         """Cumulative sum along ``axis`` (flattened for ``None``, as NumPy)."""
-        from ._statistical import cumulative_sum
+        from ._statistical import numpy_scan
 
-        x = self.ravel() if axis is None else self
-        return cumulative_sum(x, axis=0 if axis is None else axis, dtype=dtype)
+        return numpy_scan(self, axis, dtype, "cumulative_sum")
 
     def cumprod(self, axis=None, dtype=None):
         """Cumulative product along ``axis`` (flattened for ``None``, as NumPy)."""
-        from ._statistical import cumulative_prod
+        from ._statistical import numpy_scan
 
-        x = self.ravel() if axis is None else self
-        return cumulative_prod(x, axis=0 if axis is None else axis, dtype=dtype)
+        return numpy_scan(self, axis, dtype, "cumulative_prod")
 
     def ravel(self):
         """The array flattened in C order."""

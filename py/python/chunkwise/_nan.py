@@ -129,12 +129,7 @@ def nanargmax(a, axis=None, out=None, *, keepdims=False) -> Array:
 
 
 def _nan_scan(a, axis, dtype, out, name: str, fill: float) -> Array:
-    from . import _manipulation
-
-    x = _prepare(a, out)
-    if axis is None:
-        x, axis = _manipulation.reshape(x, (-1,)), 0
-    return getattr(_st, name)(_filled(x, fill), axis=axis, dtype=dtype)
+    return _st.numpy_scan(_filled(_prepare(a, out), fill), axis, dtype, name)
 
 
 def nancumsum(a, axis=None, dtype=None, out=None) -> Array:

@@ -131,3 +131,15 @@ def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False) -> Arr
 def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False) -> Array:
     """Cumulative product along ``axis`` (as ``cumulative_sum``)."""
     return _scan(x, axis, dtype, include_initial, "cumulative_prod")
+
+
+def numpy_scan(x, axis, dtype, name: str) -> Array:
+    """``cumulative_sum`` / ``cumulative_prod`` (``name``) with NumPy's ``cumsum``
+    convention: ``axis=None`` scans the flattened array."""
+    from ._manipulation import reshape
+
+    x = _as_array(x)
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    return {"cumulative_sum": cumulative_sum, "cumulative_prod": cumulative_prod}[name](
+        x, axis=axis, dtype=dtype)
