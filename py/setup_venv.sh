@@ -12,6 +12,7 @@ VENV="${CHUNKWISE_PY_VENV:-$REPO/target/py-venv}"
 PINS=(
     "numpy==2.4.6" "pytest==9.2.0" "hypothesis==6.170.17" "xarray==2026.9.0"
     "zarr==3.1.6" "ndindex==1.10.1" "maturin==1.16.0"
+    "dask==2026.8.0" "distributed==2026.8.0" "cloudpickle==3.1.3"  # py/tests/test_distributed.py
     "pytest-json-report==1.5.0"  # array-api-tests (py/array_api/run.sh) requires it
 )
 

@@ -136,14 +136,63 @@ fn run_tasks(
     on_failure: OnFailure,
 ) -> Result<Vec<Result<Value>>> {
     g.check().map_err(Error::InvalidGraph)?;
-    let backend = opts.backend.unwrap_or(&CpuBackend);
-    let task_bytes;
-    let memory = match opts.memory_limit {
-        Some(limit) => {
-            task_bytes = g.task_value_bytes();
-            Some(memory_budget(g, limit, &task_bytes)?)
+    let targets: Vec<u32> = g.outputs.iter().flat_map(|o| o.tasks.clone()).collect();
+    let sub = SubGraph {
+        dag: Dag {
+            offsets: &g.dep_offsets,
+            deps: &g.deps,
+        },
+        provided: Vec::new(),
+        global: None,
+        targets,
+    };
+    if let Some(limit) = opts.memory_limit {
+        peaks_fit(g, limit)?;
+        outputs_fit(g, limit, 1)?;
+    }
+    let task_bytes = opts.memory_limit.map(|_| g.task_value_bytes());
+    run_sub_graph(g, &sub, task_bytes.as_deref(), opts, on_failure)
+}
+
+/// Part of a task graph to run ([`run_sub_graph`]), in local task ids: first the
+/// `provided` values (tasks computed elsewhere, with no dependencies), then the tasks to
+/// compute. The whole graph is the case with nothing provided and local ids = task ids.
+pub(crate) struct SubGraph<'a> {
+    /// The local graph.
+    pub dag: Dag<'a>,
+    /// Values of the local tasks `0..provided.len()`.
+    pub provided: Vec<Value>,
+    /// The task id of each computed local task (local id minus `provided.len()`); `None`:
+    /// the identity.
+    pub global: Option<&'a [u32]>,
+    /// Local ids of the tasks whose values are returned.
+    pub targets: Vec<u32>,
+}
+
+impl SubGraph<'_> {
+    /// The task id of a computed local task (`None` for a provided one).
+    fn task_id(&self, local: u32) -> Option<u32> {
+        let k = self.provided.len() as u32;
+        match local.checked_sub(k) {
+            None => None,
+            Some(i) => Some(self.global.map_or(i, |m| m[i as usize])),
         }
-        None => None,
+    }
+}
+
+/// Runs `sub` of `g` (its memory figures per local task in `task_bytes` when the options
+/// set a memory limit); returns the targets' values in host memory, in order.
+pub(crate) fn run_sub_graph(
+    g: &TaskGraph,
+    sub: &SubGraph<'_>,
+    task_bytes: Option<&[u64]>,
+    opts: &ComputeOptions<'_>,
+    on_failure: OnFailure,
+) -> Result<Vec<Result<Value>>> {
+    let backend = opts.backend.unwrap_or(&CpuBackend);
+    let memory = match (opts.memory_limit, task_bytes) {
+        (Some(limit), Some(bytes)) => Some(memory_budget(g, limit, bytes)?),
+        _ => None,
     };
     let store = SpillStore::new(opts.spill_dir, opts.trace);
     let spill = |v: &Value| store.spill(v);
@@ -155,22 +204,23 @@ fn run_tasks(
         on_failure,
         spill: memory.map(|_| &spill as &chunkwise_runtime::Spill<'_, Value>),
     };
-    let dag = Dag {
-        offsets: &g.dep_offsets,
-        deps: &g.deps,
+    let compute = task_fn(g, backend, opts.trace);
+    let exec = |t: u32, inputs: &[Value]| match sub.task_id(t) {
+        None => Ok(sub.provided[t as usize].clone()),
+        Some(id) => compute(id, inputs),
     };
-    let targets: Vec<u32> = g.outputs.iter().flat_map(|o| o.tasks.clone()).collect();
-    let outcome = chunkwise_runtime::execute(dag, &targets, task_fn(g, backend, opts.trace), &run)
-        .map_err(|e| run_error(g, e))?;
+    let global = |t: u32| sub.task_id(t).unwrap_or(t);
+    let outcome = chunkwise_runtime::execute(sub.dag, &sub.targets, exec, &run)
+        .map_err(|e| run_error(g, e, global))?;
     Ok(outcome
         .into_each()
         .into_iter()
-        .zip(targets)
-        .map(|(r, t)| {
-            let v = r.map_err(|e| run_error(g, e))?;
+        .zip(&sub.targets)
+        .map(|(r, &t)| {
+            let v = r.map_err(|e| run_error(g, e, global))?;
             backend
                 .to_host(v)
-                .map_err(|source| task_error(g, t, source))
+                .map_err(|source| task_error(g, global(t), source))
         })
         .collect())
 }
@@ -194,18 +244,22 @@ fn task_fn<'a>(
     }
 }
 
-/// The runtime's memory bound for `limit`: refuses a graph with a task projected over the
-/// limit, naming its layer; else the value bytes of every task and the largest projected
-/// task peak, both recorded by lowering.
-fn memory_budget<'b>(g: &TaskGraph, limit: u64, task_bytes: &'b [u64]) -> Result<MemoryLimit<'b>> {
-    if let Some(stage) = g.stages.iter().find(|s| s.memory.task_peak > limit) {
-        return Err(Error::MemoryLimit {
+/// Refuses a graph with a task projected over `limit`, naming its layer.
+fn peaks_fit(g: &TaskGraph, limit: u64) -> Result<()> {
+    match g.stages.iter().find(|s| s.memory.task_peak > limit) {
+        Some(stage) => Err(Error::MemoryLimit {
             layer: stage.node.label(),
             projected: stage.memory.task_peak,
             limit,
-        });
+        }),
+        None => Ok(()),
     }
-    outputs_fit(g, limit, 1)?;
+}
+
+/// The runtime's memory bound for `limit` ([`peaks_fit`] first): the value bytes of every
+/// task and the largest projected task peak, both recorded by lowering.
+fn memory_budget<'b>(g: &TaskGraph, limit: u64, task_bytes: &'b [u64]) -> Result<MemoryLimit<'b>> {
+    peaks_fit(g, limit)?;
     Ok(MemoryLimit {
         task_bytes,
         task_peak: g.max_task_peak(),
@@ -245,16 +299,20 @@ pub fn outputs_fit(g: &TaskGraph, limit: u64, copies: u64) -> Result<()> {
     Ok(())
 }
 
-/// A runtime error as a facade error naming the failing task's layer, block and inputs.
-fn run_error(g: &TaskGraph, e: RunError<KernelError>) -> Error {
+/// A runtime error as a facade error naming the failing task's layer, block and inputs
+/// (`global` maps the runtime's task ids to the graph's).
+fn run_error(g: &TaskGraph, e: RunError<KernelError>, global: impl Fn(u32) -> u32) -> Error {
     match e {
-        RunError::Task { task, error } => task_error(g, task, error),
-        RunError::Panicked { task, message } => Error::Panicked {
-            layer: g.stages[g.task_stage[task as usize] as usize].label(),
-            block: g.block_of(task),
-            inputs: input_labels(g, task),
-            message,
-        },
+        RunError::Task { task, error } => task_error(g, global(task), error),
+        RunError::Panicked { task, message } => {
+            let task = global(task);
+            Error::Panicked {
+                layer: g.stages[g.task_stage[task as usize] as usize].label(),
+                block: g.block_of(task),
+                inputs: input_labels(g, task),
+                message,
+            }
+        }
         RunError::Cancelled => Error::Cancelled,
         RunError::InvalidGraph(m) => Error::InvalidGraph(m),
     }

@@ -82,6 +82,10 @@ pub enum Error {
     /// The run was cancelled.
     #[error("the computation was cancelled")]
     Cancelled,
+    /// An engine plan was used wrongly (an engine task that does not exist, a value
+    /// missing or not expected, bad options; [`crate::engine`]).
+    #[error("engine plan: {0}")]
+    Engine(String),
     /// The result's dtype is not the requested Rust type.
     #[error("the array is {actual}, not {requested} (use astype first)")]
     DTypeMismatch {

@@ -25,6 +25,7 @@ pub mod array;
 pub mod compute;
 pub mod delayed;
 pub mod distance;
+pub mod engine;
 mod error;
 pub mod linalg;
 pub mod npy;
@@ -34,6 +35,7 @@ pub mod visualize;
 pub mod zarr;
 
 pub use array::{compute_all, optimize, plan_all, s, Array, Operand, Repeats};
+pub use chunkwise_backends::Value;
 pub use chunkwise_ir::program::{BinaryOp, CmpOp, UnaryOp};
 pub use chunkwise_ir::slice::SliceArg;
 pub use chunkwise_ir::{

@@ -270,6 +270,19 @@ impl RawArray {
         }
     }
 
+    /// The data of an in-memory source (`from_numpy`) as a NumPy array sharing it (read
+    /// only); `None` for any other array. Pickling uses it, so a recorded `from_numpy` call
+    /// does not keep the caller's array alive.
+    fn source_array<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let node = self.inner.node().py()?;
+        Ok(match node.layer() {
+            chunkwise_ir::Layer::FromArray { data } => {
+                Some(crate::convert::to_numpy(py, data.clone()))
+            }
+            _ => None,
+        })
+    }
+
     /// Number of tasks of the optimized, lowered graph.
     fn num_tasks(&self) -> PyResult<usize> {
         Ok(self.inner.plan().py()?.len())

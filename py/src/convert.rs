@@ -32,7 +32,7 @@ pub fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<DynArray> {
     })?;
     let name = untyped.dtype().to_string();
     let dt = dtype(&name)?;
-    // Only non-empty C-contiguous arrays are viewed directly: the numpy crate's view
+    // Only non-empty, aligned C-contiguous arrays are viewed directly: the numpy crate's view
     // asserts on strides NumPy allows elsewhere (empty arrays with nonzero strides, strides
     // that are not a multiple of the item size, as in a field of a structured array), so
     // anything else is made contiguous by NumPy first (it is copied here anyway).
@@ -40,12 +40,15 @@ pub fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<DynArray> {
         let shape = ndarray::IxDyn(untyped.shape());
         return with_dtype!(dt, T => Ok(DynArray::new(ndarray::ArrayD::<T>::from_elem(shape, T::default()))));
     }
-    let contiguous = if untyped.is_c_contiguous() {
+    // The view also requires aligned data, which NumPy does not guarantee (an array over a
+    // byte buffer at an odd offset, as Dask's deserialization makes): copy such arrays too.
+    let aligned: bool = obj.getattr("flags")?.getattr("aligned")?.extract()?;
+    let contiguous = if untyped.is_c_contiguous() && aligned {
         obj.clone()
     } else {
         obj.py()
             .import("numpy")?
-            .call_method1("ascontiguousarray", (obj,))?
+            .call_method1("require", (obj, pyo3::types::PyNone::get(obj.py()), "CA"))?
     };
     with_dtype!(dt, T => {
         let typed = contiguous.cast::<PyArrayDyn<T>>()?;

@@ -7,7 +7,7 @@
 //! | the memory limit ([`Error::MemoryLimit`], [`Error::OutputsOverMemoryLimit`]) | `MemoryError` |
 //! | stores, .npy and graph files, and tasks that failed reading them | `OSError` |
 //! | a failed or panicked task, a cancelled run, an invalid task graph | `RuntimeError` |
-//! | every other graph-building error (shapes, chunks, axes, arguments) | `ValueError` |
+//! | every other graph-building error (shapes, chunks, axes, arguments), a misused engine plan | `ValueError` |
 //!
 //! The message is the Rust error's text.
 
@@ -31,7 +31,7 @@ pub fn to_py(e: Error) -> PyErr {
         }
         Error::DTypeMismatch { .. } => PyTypeError::new_err(text),
         Error::Npy(_) | Error::Store(_) | Error::File { .. } => PyOSError::new_err(text),
-        Error::Lower(_) | Error::Pass(_) => PyValueError::new_err(text),
+        Error::Lower(_) | Error::Pass(_) | Error::Engine(_) => PyValueError::new_err(text),
         Error::Task { .. } | Error::Panicked { .. } | Error::InvalidGraph(_) | Error::Cancelled => {
             PyRuntimeError::new_err(text)
         }

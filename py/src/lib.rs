@@ -6,13 +6,14 @@
 
 mod array;
 mod convert;
+mod engine;
 mod error;
 
 use array::RawArray;
 use chunkwise::distance::Metric;
 use chunkwise::linalg::CompressedSvd;
 use chunkwise::visualize::Level;
-use chunkwise::zarr::{BloscCompressor, Codec, ZarrFormat, ZarrWrite};
+use chunkwise::zarr::{BloscCompressor, Codec, ZarrFormat, ZarrWrite, ZarrWriter};
 use chunkwise::{Array, ComputeOptions, Distribution, DynArray, Progress};
 use chunkwise_ir::{ChunkGrid, KernelCall, Node};
 use convert::{dtype, operand, scalar, to_numpy};
@@ -262,6 +263,34 @@ fn codec(name: &str, level: Option<i32>) -> PyResult<Codec> {
     })
 }
 
+/// The Zarr write options from their Python form.
+fn zarr_write(
+    zarr_format: u8,
+    codec_name: &str,
+    level: Option<i32>,
+    chunks: Option<Vec<u64>>,
+    shards: Option<Vec<u64>>,
+    overwrite: bool,
+) -> PyResult<ZarrWrite> {
+    let format = match zarr_format {
+        2 => ZarrFormat::V2,
+        3 => ZarrFormat::V3,
+        f => {
+            return Err(PyValueError::new_err(format!(
+                "zarr_format must be 2 or 3, not {f}"
+            )))
+        }
+    };
+    Ok(ZarrWrite {
+        format,
+        codec: codec(codec_name, level)?,
+        chunks,
+        shards,
+        overwrite,
+        ..Default::default()
+    })
+}
+
 /// Computes `x` and writes it as a Zarr array, block by block; metadata last.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
@@ -283,23 +312,7 @@ fn to_zarr(
     spill_dir: Option<std::path::PathBuf>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<()> {
-    let format = match zarr_format {
-        2 => ZarrFormat::V2,
-        3 => ZarrFormat::V3,
-        f => {
-            return Err(PyValueError::new_err(format!(
-                "zarr_format must be 2 or 3, not {f}"
-            )))
-        }
-    };
-    let write = ZarrWrite {
-        format,
-        codec: codec(codec_name, level)?,
-        chunks,
-        shards,
-        overwrite,
-        ..Default::default()
-    };
+    let write = zarr_write(zarr_format, codec_name, level, chunks, shards, overwrite)?;
     let args = RunArgs {
         threads,
         memory_limit,
@@ -308,6 +321,44 @@ fn to_zarr(
     };
     let inner = x.inner.clone();
     with_options(py, &args, |opts| inner.to_zarr_with(&path, &write, opts))
+}
+
+/// A Zarr write in steps (for an engine computing the blocks elsewhere): `step` is
+/// `"prepare"` (check the options, prepare the directory; returns None), `"writes"` (the
+/// array whose computation stores the blocks, one `uint8` 1 per block; touches nothing),
+/// or `"finish"` (write the metadata, once every block is stored; returns None).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (step, x, path, *, zarr_format=3, codec_name="zstd", level=None,
+                    chunks=None, shards=None, overwrite=false))]
+fn zarr_write_step(
+    step: &str,
+    x: &RawArray,
+    path: std::path::PathBuf,
+    zarr_format: u8,
+    codec_name: &str,
+    level: Option<i32>,
+    chunks: Option<Vec<u64>>,
+    shards: Option<Vec<u64>>,
+    overwrite: bool,
+) -> PyResult<Option<RawArray>> {
+    let write = zarr_write(zarr_format, codec_name, level, chunks, shards, overwrite)?;
+    match step {
+        "prepare" => ZarrWriter::create(&x.inner, &path, &write)
+            .py()
+            .map(|_| None),
+        "writes" => {
+            let w = ZarrWriter::describe(&x.inner, &path, &write).py()?;
+            Ok(Some(w.writes().clone().into()))
+        }
+        "finish" => ZarrWriter::describe(&x.inner, &path, &write)
+            .and_then(|w| w.finish())
+            .py()
+            .map(|()| None),
+        _ => Err(PyValueError::new_err(format!(
+            "step must be prepare, writes or finish, not {step:?}"
+        ))),
+    }
 }
 
 /// Reads a `.npy` file in chunks of `chunks`.
@@ -456,6 +507,7 @@ fn to_dot(xs: Vec<PyRef<'_, RawArray>>, level: &str) -> PyResult<String> {
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<RawArray>()?;
+    m.add_class::<engine::Plan>()?;
     m.add_function(wrap_pyfunction!(self::from_numpy, m)?)?;
     m.add_function(wrap_pyfunction!(full, m)?)?;
     m.add_function(wrap_pyfunction!(arange, m)?)?;
@@ -467,6 +519,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compute, m)?)?;
     m.add_function(wrap_pyfunction!(from_zarr, m)?)?;
     m.add_function(wrap_pyfunction!(to_zarr, m)?)?;
+    m.add_function(wrap_pyfunction!(zarr_write_step, m)?)?;
     m.add_function(wrap_pyfunction!(from_npy, m)?)?;
     m.add_function(wrap_pyfunction!(pairwise_distance, m)?)?;
     m.add_function(wrap_pyfunction!(tsqr, m)?)?;

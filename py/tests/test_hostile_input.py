@@ -106,3 +106,11 @@ def test_corrupt_inputs(tmp_path):
     _no_panic(lambda: cw.from_zarr(store).compute())
     (store / "zarr.json").write_text("not json")
     _no_panic(lambda: cw.from_zarr(store).compute())
+
+
+def test_unaligned_numpy_input_is_copied_not_a_panic():
+    # An array over a byte buffer at an odd offset (Dask's deserialization makes these).
+    buf = np.arange(11, dtype=np.float64).tobytes()
+    a = np.frombuffer(b"\0" + buf, dtype=np.float64, offset=1)
+    assert not a.flags.aligned
+    np.testing.assert_array_equal(cw.from_numpy(a, chunks=4).compute(), np.arange(11.0))

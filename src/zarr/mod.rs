@@ -46,7 +46,7 @@ mod write;
 
 pub use read::open;
 pub use rechunk::{plan_rechunk, rechunk_zarr, RechunkPlan, RechunkStage};
-pub use write::{BloscCompressor, Codec, ZarrFormat, ZarrWrite};
+pub use write::{BloscCompressor, Codec, ZarrFormat, ZarrWrite, ZarrWriter};
 
 use chunkwise_ir::{StoreError, StoreErrorKind};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Writing: [`ZarrWrite`] options and [`Array::to_zarr`]: a task per block, metadata last.
 
 use super::{array_error, create_error, store_name, ZArray};
-use crate::delayed::{compute_many, try_call1, Delayed};
+use crate::delayed::{try_call1, Delayed};
 use crate::error::{Error, Result};
 use crate::{Array, ComputeOptions};
 use chunkwise_ir::{DType, DynArray, StoreError, StoreErrorKind};
@@ -105,14 +105,73 @@ impl Array {
         opts: &ZarrWrite,
         run: &ComputeOptions<'_>,
     ) -> Result<()> {
-        let path = path.as_ref();
-        let plan = WritePlan::new(self, path, opts)?;
-        prepare_dir(path, opts.overwrite)?;
-        let result = plan.run(self, run);
+        let writer = ZarrWriter::create(self, path, opts)?;
+        let result = crate::compute_all(&[writer.writes()], run).and_then(|_| writer.finish());
         if result.is_err() {
-            let _ = std::fs::remove_dir_all(path);
+            writer.abort();
         }
         result
+    }
+}
+
+/// A Zarr write in three steps, for engines that compute elsewhere (a Dask cluster):
+/// [`ZarrWriter::create`] checks the options and prepares the directory,
+/// [`ZarrWriter::writes`] is an array whose computation stores every block (whole store
+/// chunks, so computing a block again rewrites the same bytes), and
+/// [`ZarrWriter::finish`] writes the metadata, last, once every block is in: a store
+/// whose writes did not all finish never reads as complete. [`Array::to_zarr_with`] is the
+/// three steps run locally.
+///
+/// ```
+/// use chunkwise::zarr::{ZarrWrite, ZarrWriter};
+/// use chunkwise::Array;
+/// let dir = tempfile::tempdir().unwrap();
+/// let x = Array::from_ndarray(ndarray::Array1::from_iter(0..10i64), &[5]).unwrap();
+/// let path = dir.path().join("x.zarr");
+/// let w = ZarrWriter::create(&x, &path, &ZarrWrite::default()).unwrap();
+/// // The marker array: one element per block, 1 once the block is stored.
+/// assert_eq!(w.writes().compute::<u8>().unwrap().to_vec(), vec![1, 1]);
+/// assert!(Array::from_zarr(&path).is_err(), "no metadata yet");
+/// w.finish().unwrap();
+/// assert_eq!(Array::from_zarr(&path).unwrap().compute::<i64>().unwrap(), x.compute::<i64>().unwrap());
+/// ```
+pub struct ZarrWriter {
+    plan: WritePlan,
+    writes: Array,
+}
+
+impl ZarrWriter {
+    /// Checks `opts` against `a` and prepares the directory at `path` (refusing a path
+    /// that holds anything but a Zarr array; removing one with `overwrite`).
+    pub fn create(a: &Array, path: impl AsRef<Path>, opts: &ZarrWrite) -> Result<ZarrWriter> {
+        let writer = ZarrWriter::describe(a, path, opts)?;
+        prepare_dir(&writer.plan.path, opts.overwrite)?;
+        Ok(writer)
+    }
+
+    /// [`ZarrWriter::create`] without touching the directory: the same writes array, for a
+    /// process that computes blocks of a write another process prepared.
+    pub fn describe(a: &Array, path: impl AsRef<Path>, opts: &ZarrWrite) -> Result<ZarrWriter> {
+        let plan = WritePlan::new(a, path.as_ref(), opts)?;
+        let writes = plan.writes(a)?;
+        Ok(ZarrWriter { plan, writes })
+    }
+
+    /// The array (`u8`, one element per block of the written array, in C order) whose
+    /// computation stores the blocks; its value is 1 per stored block.
+    pub fn writes(&self) -> &Array {
+        &self.writes
+    }
+
+    /// Writes the metadata (to a temporary file, renamed into place): call it once every
+    /// block is stored.
+    pub fn finish(&self) -> Result<()> {
+        self.plan.finish()
+    }
+
+    /// Removes the directory of a write that failed.
+    pub fn abort(&self) {
+        let _ = std::fs::remove_dir_all(&self.plan.path);
     }
 }
 
@@ -304,11 +363,11 @@ impl WritePlan {
             .map_err(|e| Error::Store(create_error(&self.store, e)))
     }
 
-    /// Computes and stores every block (one task per block), then the metadata.
-    fn run(&self, a: &Array, run: &ComputeOptions<'_>) -> Result<()> {
+    /// The marker array whose blocks store the blocks of `a` (one task per block).
+    fn writes(&self, a: &Array) -> Result<Array> {
         let array = Arc::new(self.array()?);
         let grid = a.chunks()?.clone();
-        let writes: Vec<Delayed<()>> = a
+        let writes: Vec<Delayed<ndarray::ArrayD<u8>>> = a
             .to_delayed_blocks()?
             .iter()
             .enumerate()
@@ -319,14 +378,21 @@ impl WritePlan {
                 let (array, store) = (array.clone(), self.store.clone());
                 try_call1(
                     "write-zarr",
-                    move |b: &DynArray| write_block(&array, &store, &ranges, b),
+                    move |b: &DynArray| {
+                        write_block(&array, &store, &ranges, b)
+                            .map(|()| ndarray::arr1(&[1u8]).into_dyn())
+                    },
                     block,
                 )
             })
             .collect();
-        compute_many(&writes, run)?;
-        // The metadata, last: written whole to a temporary file, then renamed into place (in
-        // the long form zarr-python reads: zarrs would shorten `{"name": "bytes"}`).
+        let n = writes.len() as u64;
+        Array::from_delayed(&writes, &[vec![1; n as usize]])
+    }
+
+    /// The metadata, last: written whole to a temporary file, then renamed into place (in
+    /// the long form zarr-python reads: zarrs would shorten `{"name": "bytes"}`).
+    fn finish(&self) -> Result<()> {
         let file = if self.metadata["zarr_format"] == 2 {
             ".zarray"
         } else {

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math as _math
 
-from . import _core
+from ._recorded import core as _core
 from ._array import Array
 from ._dtypes import (
     bool, can_cast, complex64, complex128, finfo, float32, float64, iinfo, int8, int16, int32,

@@ -9,7 +9,8 @@ import sys
 
 import numpy as np
 
-from . import _core, _dtypes
+from . import _dtypes
+from ._recorded import core as _core
 from ._array import Array, _as_array
 from ._chunks import normalize_chunks
 
@@ -65,14 +66,30 @@ def parse_bytes(text: str) -> int:
     return int(float(num) * _UNITS[unit])
 
 
-def compute(*arrays, threads: int = 0, memory_limit=None, spill_dir=None, progress=None):
+def compute(*arrays, threads: int = 0, memory_limit=None, spill_dir=None, progress=None,
+            client=None, **engine):
     """Computes arrays together, sharing their common work: a tuple of NumPy arrays.
 
     ``threads``: workers (0: all cores); ``memory_limit``: bytes or a size such as
     ``"4GB"`` (tasks wait for memory and chunks spill to ``spill_dir`` beyond it);
     ``progress``: True for a progress bar, or a function ``f(done, total)``. The GIL is
-    released while the kernels run; Ctrl-C stops the run."""
+    released while the kernels run; Ctrl-C stops the run.
+
+    ``client``: a ``distributed.Client`` to run on a Dask cluster instead
+    (``chunkwise.distributed.compute``, which takes the engine options ``target_seconds``,
+    ``memory_bound`` and ``max_groups``); the in-task runtime's threads and memory limit
+    then follow each worker's."""
     xs = [_as_array(a) for a in arrays]
+    if client is not None:
+        if threads or memory_limit is not None or spill_dir is not None or progress is not None:
+            raise ValueError("threads, memory_limit, spill_dir and progress are local-run "
+                             "options: on a cluster they follow the workers")
+        from .distributed import compute as on_cluster
+
+        return on_cluster(*xs, client=client, **engine)
+    if engine:
+        raise TypeError(f"compute() got unexpected keyword arguments {sorted(engine)} "
+                        "(engine options need client=)")
     out = _core.compute([x._raw for x in xs], **_run_args(threads, memory_limit, spill_dir, progress))
     return tuple(out)
 
@@ -136,11 +153,17 @@ def from_zarr(path, chunks=None) -> Array:
 
 def to_zarr(x, path, *, zarr_format: int = 3, codec: str = "zstd", level=None, chunks=None,
             shards=None, overwrite: bool = False, threads: int = 0, memory_limit=None,
-            spill_dir=None, progress=None) -> None:
+            spill_dir=None, progress=None, client=None, **engine) -> None:
     """Computes ``x`` and writes it as a Zarr array, block by block (metadata last, so an
     interrupted write never looks complete). ``codec``: none, zstd, gzip, blosc-lz4,
-    blosc-zstd."""
+    blosc-zstd. ``client``: write from a Dask cluster (``chunkwise.distributed.to_zarr``)."""
     x = _as_array(x)
+    if client is not None:
+        from .distributed import to_zarr as on_cluster
+
+        return on_cluster(x, path, client=client, zarr_format=zarr_format, codec=codec,
+                          level=level, chunks=chunks, shards=shards, overwrite=overwrite,
+                          **engine)
     _core.to_zarr(x._raw, os.fspath(path), zarr_format=zarr_format, codec_name=codec,
                   level=level, chunks=None if chunks is None else list(chunks),
                   shards=None if shards is None else list(shards), overwrite=overwrite,

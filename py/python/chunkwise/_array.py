@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _core, _dtypes
+from . import _dtypes
+from ._recorded import core as _core
 from ._methods import DaskMethods
 
 _SCALARS = (builtins.bool, int, float, complex)
@@ -63,6 +64,11 @@ class Array(DaskMethods):
 
     def __init__(self, raw: "_core.RawArray"):
         self._raw = raw
+
+    def __reduce__(self):
+        # Pickles the recorded calls that made the array (see ``_recorded``): unpickling,
+        # in a Dask worker too, replays them.
+        return (Array, (self._raw,))
 
     # --- metadata ---------------------------------------------------------------------
     @property

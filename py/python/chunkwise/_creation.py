@@ -6,7 +6,8 @@ import builtins
 
 import numpy as np
 
-from . import _core, _dtypes
+from . import _dtypes
+from ._recorded import core as _core
 from ._array import Array, check_int_range
 from ._chunks import normalize_chunks
 

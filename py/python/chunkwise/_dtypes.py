@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _core
+from ._recorded import core as _core
 
 #: Every dtype the Rust core supports, as NumPy dtype objects, in promotion order.
 SUPPORTED = tuple(np.dtype(name) for name in _core.DTYPES)

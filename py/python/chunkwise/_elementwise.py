@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core, _dtypes
+from . import _dtypes
+from ._recorded import core as _core
 from ._array import Array, _as_array, _check_scalar_kind, _raw, _SCALARS
 
 _UNARY = {

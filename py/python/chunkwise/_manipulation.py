@@ -3,7 +3,7 @@ rechunks as Dask's does, then reshapes block by block)."""
 
 from __future__ import annotations
 
-from . import _core
+from ._recorded import core as _core
 from ._array import Array, _as_array
 from ._axes import normalize_axes, normalize_axis
 

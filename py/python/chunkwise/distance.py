@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import _core
+from ._recorded import core as _core
 from ._array import Array, _as_array
 
 __all__ = ["pairwise_distance"]

@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _core, _dtypes
+from . import _dtypes
+from ._recorded import core as _core
 from ._array import Array, _as_array
 from ._linalg_functions import matmul, matrix_transpose, tensordot, vecdot
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import secrets
 
-from . import _core, _dtypes
+from . import _dtypes
+from ._recorded import core as _core
 from ._array import Array
 from ._chunks import normalize_chunks
 
