@@ -173,10 +173,9 @@ impl SubGraph<'_> {
     /// The task id of a computed local task (`None` for a provided one).
     fn task_id(&self, local: u32) -> Option<u32> {
         let k = self.provided.len() as u32;
-        match local.checked_sub(k) {
-            None => None,
-            Some(i) => Some(self.global.map_or(i, |m| m[i as usize])),
-        }
+        local
+            .checked_sub(k)
+            .map(|i| self.global.map_or(i, |m| m[i as usize]))
     }
 }
 
