@@ -70,7 +70,7 @@ def main():
         n_dask = len(dask.optimize(dy)[0].__dask_graph__())
         t_dask, v_dask = best(lambda: float(client.compute(dy).result()), args.repeat)
         assert v_cl == v_local, (v_cl, v_local)
-        assert abs(v_dask - v_local) / abs(v_local) < 1e-6  # other random numbers, same law
+        assert abs(v_dask - v_local) / abs(v_local) < 1e-3  # other random numbers, same law
         case = f"sum(exp(x) - 1/x), {side}^2 f64 ({side * side * 8 / 2**30:.1f} GiB), chunks {chunk}^2"
         rows += [
             dict(case=case, impl="chunkwise local", seconds=t_local, tasks=eg.plan.num_tasks),
