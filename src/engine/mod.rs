@@ -23,7 +23,7 @@
 //! let plan = EnginePlan::new(&[&y], &opts).unwrap();
 //! assert!(plan.groups().len() > 1);
 //! // What an engine does: run each group once its inputs exist, hand on the exports.
-//! let mut values = HashMap::new();
+//! let mut values: HashMap<u32, chunkwise::Value> = HashMap::new();
 //! for g in 0..plan.groups().len() {
 //!     let inputs = plan.groups()[g].inputs.iter().map(|t| (*t, values[t].clone())).collect();
 //!     for (t, v) in plan.run_group(g, inputs, &ComputeOptions::default()).unwrap() {

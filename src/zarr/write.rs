@@ -130,7 +130,7 @@ impl Array {
 /// let path = dir.path().join("x.zarr");
 /// let w = ZarrWriter::create(&x, &path, &ZarrWrite::default()).unwrap();
 /// // The marker array: one element per block, 1 once the block is stored.
-/// assert_eq!(w.writes().compute::<u8>().unwrap().to_vec(), vec![1, 1]);
+/// assert_eq!(w.writes().compute::<u8>().unwrap().iter().copied().collect::<Vec<u8>>(), vec![1, 1]);
 /// assert!(Array::from_zarr(&path).is_err(), "no metadata yet");
 /// w.finish().unwrap();
 /// assert_eq!(Array::from_zarr(&path).unwrap().compute::<i64>().unwrap(), x.compute::<i64>().unwrap());
