@@ -211,13 +211,19 @@ impl EnginePlan {
             offsets.push(deps.len() as u32);
         }
         let targets: Vec<u32> = group.exports.iter().map(|t| local[t]).collect();
+        // The memory bound's bytes per local task (the group's only: a group is a small
+        // part of a large graph).
         let task_bytes = opts.memory_limit.map(|_| {
-            let bytes = self.graph.task_value_bytes();
+            let g = &self.graph;
             group
                 .inputs
                 .iter()
                 .chain(&group.tasks)
-                .map(|&t| bytes[t as usize])
+                .map(|&t| {
+                    g.stages[g.task_stage[t as usize] as usize]
+                        .memory
+                        .value_bytes
+                })
                 .collect::<Vec<u64>>()
         });
         let sub = SubGraph {
