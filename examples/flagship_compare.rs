@@ -4,14 +4,18 @@
 //!
 //! ```text
 //! cargo run --release --example flagship_compare -- distance --metric euclidean --n 10000 --d 2000 --col-chunk 250 --row-chunk 2500
-//!     (--metric: any SciPy name of chunkwise::distance::Metric; minkowski takes --p, default 2)
+//!     (--metric: any SciPy name of chunkwise::distance::Metric; minkowski takes --p, default 2;
+//!     --dtype f32 rounds the input to f32)
 //! cargo run --release --example flagship_compare -- faer_gemm --n 10000 --d 2000 --threads 2
+//! cargo run --release --example flagship_compare -- roofline --threads 2
 //! cargo run --release --example flagship_compare -- svd_compressed --n 200000 --d 2000 --chunk 20000 --k 10 --iters 2 [--recompute 1]
 //! cargo run --release --example flagship_compare -- tsqr_svd --n 1000000 --d 50 --chunk 100000
 //! ```
 
 mod common;
 use common::arg;
+#[path = "common/roofline.rs"]
+mod roofline;
 #[path = "common/timing.rs"]
 mod timing;
 use timing::timed_runs;
@@ -72,7 +76,12 @@ fn main() -> chunkwise::Result<()> {
                     std::process::exit(2);
                 }
             };
-            let x = Array::random_uniform(&[n, d], &[rc, cc], 1)?;
+            // --dtype f32: the same data rounded to f32 (the direct metrics compute in f32).
+            let single = arg("--dtype", "f64".to_string()) == "f32";
+            let mut x = Array::random_uniform(&[n, d], &[rc, cc], 1)?;
+            if single {
+                x = x.astype(DType::F32)?;
+            }
             let flops = 2.0 * (n * n * d) as f64;
             let mut out = timed_runs(|| {
                 let t = Instant::now();
@@ -82,11 +91,20 @@ fn main() -> chunkwise::Result<()> {
                 let secs = t.elapsed().as_secs_f64();
                 Ok((secs, serde_json::json!({"checksum": total.iter().next()})))
             })?;
-            // The GEMM rate: only the GEMM metrics do the 2 n^2 d flops of `x x^T`.
+            let secs = out["seconds"].as_f64().unwrap_or(f64::NAN);
+            // The GEMM rate: only the GEMM metrics do the 2 n^2 d flops of `x x^T`. The
+            // direct metrics' rate in entry-pair steps: n (n + 1) / 2 pairs (the upper
+            // triangle with the diagonal) of d entries each.
             if metric.uses_gemm() {
-                out["gflops"] = (flops / out["seconds"].as_f64().unwrap_or(f64::NAN) / 1e9).into();
+                out["gflops"] = (flops / secs / 1e9).into();
+            } else {
+                out["gsteps"] = ((n * (n + 1) / 2 * d) as f64 / secs / 1e9).into();
+                out["workers"] = threads.into();
             }
             out["metric"] = metric.name().into();
+            if single {
+                out["impl"] = "chunkwise (f32)".into();
+            }
             if let Metric::Minkowski(p) = metric {
                 out["p"] = p.into();
             }
@@ -98,6 +116,26 @@ fn main() -> chunkwise::Result<()> {
             let th: usize = arg("--threads", threads);
             serde_json::json!({"impl": "faer", "threads": th, "param": n,
                 "gflops": faer_gemm_gflops(n, d, th)})
+        }
+        "roofline" => {
+            use roofline::{peak_steps, Acc};
+            let th: usize = arg("--threads", threads);
+            let rounds: u64 = arg("--rounds", 200_000_000);
+            let mut row = serde_json::json!({"impl": "peak", "threads": th, "param": th});
+            for (name, acc) in [("add", Acc::Add), ("max", Acc::Max)] {
+                for (ty, single) in [("f64", false), ("f32", true)] {
+                    // Best of three: the rate is a property of the machine.
+                    let best = (0..3)
+                        .filter_map(|_| peak_steps(acc, single, th, rounds))
+                        .fold(None, |b: Option<f64>, r| Some(b.map_or(r, |b| b.max(r))));
+                    let Some(best) = best else {
+                        eprintln!("flagship_compare roofline: needs x86_64 with AVX2 (the vector instructions the kernels use); not measured");
+                        std::process::exit(2);
+                    };
+                    row[format!("{name}_{ty}_gsteps")] = (best / 1e9).into();
+                }
+            }
+            row
         }
         "svd_compressed" => {
             let (n, d, chunk): (u64, u64, u64) = (
@@ -158,7 +196,7 @@ fn main() -> chunkwise::Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: flagship_compare distance|faer_gemm|svd_compressed|tsqr_svd [options]"
+                "usage: flagship_compare distance|faer_gemm|roofline|svd_compressed|tsqr_svd [options]"
             );
             std::process::exit(2);
         }

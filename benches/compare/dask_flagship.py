@@ -14,8 +14,11 @@ row chunks by 10; --impls picks implementations of `distance`; --sum reduces
 the large output inside the graph, as flagship_compare does, instead of
 assembling it: distance (sgkit, dask) computes D.sum(), tsqr_svd computes the
 column norms of U instead of U; those rows have "output": "sum"):
-  distance --metric {euclidean,correlation} --n 10000 --d 2000
+  distance --metric METRIC [--p P] --n 10000 --d 2000
            --col-chunk 250 --row-chunk 2500
+      (METRIC: euclidean, correlation, or one of the direct metrics cityblock,
+      minkowski (--p, default 2), chebyshev, hamming, jaccard, braycurtis,
+      canberra)
       x = np.random.default_rng(1).random((n, d)); distances between the n rows
       of x (rows are the vectors, as sgkit's pairwise_distance expects), result
       n x n.  impl rows:
@@ -28,6 +31,13 @@ column norms of U instead of U; those rows have "output": "sum"):
                     |a|^2 + |b|^2 - 2 a.b; correlation: cross products a.b, with
                     row sums and sums of squares from da sums), summed over k,
                     then finalized.  (sgkit's maps are numba loops per pair.)
+                    The direct metrics map with scipy's cdist per pair of
+                    pieces instead (the states: cityblock, canberra and
+                    chebyshev distances of the pieces, minkowski's to the
+                    power p, hamming's times the piece's columns, braycurtis'
+                    numerator and denominator as two cityblock distances,
+                    jaccard's differing and either-nonzero counts), summed
+                    (chebyshev: maximized) over k, then finalized.
         scipy       scipy.spatial.distance.cdist(x, x, metric), 1 BLAS thread.
         numpy-gemm  x @ x.T (NumPy uses SYRK for it): seconds and effective
                     gflops = 2 n^2 d / seconds; also gemm_seconds/gemm_gflops
@@ -97,7 +107,53 @@ def dask_distance(x, metric, row_chunk, col_chunk):
                         dtype=x.dtype)
 
 
-def measure_distance(impl, metric, n, d, row_chunk, col_chunk, repeat, reduce=False):
+DIRECT = ["cityblock", "minkowski", "chebyshev", "hamming", "jaccard", "braycurtis", "canberra"]
+
+
+def dask_direct(x, metric, p, row_chunk, col_chunk):
+    """A direct metric's map-reduce: per (i, j, k) the cdist states of the pieces."""
+    import dask.array as da
+    import numpy as np
+    from scipy.spatial.distance import cdist
+    xa = da.from_array(x, chunks=(row_chunk, col_chunk))
+    nstates = 2 if metric in ("jaccard", "braycurtis") else 1
+
+    def states(a, b):  # shape (rows a, rows b, 1, nstates)
+        if metric == "minkowski":
+            s = [cdist(a, b, "minkowski", p=p) ** p]
+        elif metric == "hamming":
+            s = [cdist(a, b, "hamming") * a.shape[1]]
+        elif metric == "braycurtis":  # sum |a - b| and sum |a + b|
+            s = [cdist(a, b, "cityblock"), cdist(a, -b, "cityblock")]
+        elif metric == "jaccard":  # differing and either-nonzero counts
+            na, nb = (a != 0).astype(np.float64), (b != 0).astype(np.float64)
+            both = na @ nb.T
+            s = [cdist(na, nb, "cityblock"),
+                 na.sum(1)[:, None] + nb.sum(1)[None, :] - both]
+        else:  # cityblock, chebyshev, canberra
+            s = [cdist(a, b, metric)]
+        return np.stack(s, axis=-1)[:, :, None, :]
+
+    parts = da.blockwise(states, "ijks", xa, "ik", xa, "jk", concatenate=False,
+                         adjust_chunks={"k": 1}, new_axes={"s": nstates}, dtype=np.float64)
+    total = parts.max(axis=2) if metric == "chebyshev" else parts.sum(axis=2)
+    n = x.shape[1]
+
+    def finalize(t):
+        if metric == "minkowski":
+            return t[..., 0] ** (1.0 / p)
+        if metric == "hamming":
+            return t[..., 0] / n
+        if metric == "braycurtis":
+            return t[..., 0] / t[..., 1]
+        if metric == "jaccard":
+            return np.where(t[..., 1] == 0, 0.0, t[..., 0] / np.where(t[..., 1] == 0, 1, t[..., 1]))
+        return t[..., 0]
+
+    return total.map_blocks(finalize, drop_axis=2, dtype=np.float64)
+
+
+def measure_distance(impl, metric, n, d, row_chunk, col_chunk, repeat, reduce=False, p=2.0):
     import numpy as np
     x = np.random.default_rng(1).random((n, d))
     out = {}
@@ -124,7 +180,7 @@ def measure_distance(impl, metric, n, d, row_chunk, col_chunk, repeat, reduce=Fa
 
         def once():
             t0 = time.perf_counter()
-            r = cdist(x, x, metric)
+            r = cdist(x, x, metric, **({"p": p} if metric == "minkowski" else {}))
             return time.perf_counter() - t0, summary(r)
 
         return timed_runs(once, repeat)
@@ -138,6 +194,8 @@ def measure_distance(impl, metric, n, d, row_chunk, col_chunk, repeat, reduce=Fa
                "sgkit": importlib.metadata.version("sgkit")}
         build = lambda: pairwise_distance(  # noqa: E731
             da.from_array(x, chunks=(row_chunk, col_chunk)), metric=metric)
+    elif metric in DIRECT:
+        build = lambda: dask_direct(x, metric, p, row_chunk, col_chunk)  # noqa: E731
     else:
         build = lambda: dask_distance(x, metric, row_chunk, col_chunk)  # noqa: E731
 
@@ -215,7 +273,9 @@ def main():
     ap.add_argument("case", choices=["distance", "svd_compressed", "tsqr_svd"])
     ap.add_argument("--n", type=int)
     ap.add_argument("--d", type=int)
-    ap.add_argument("--metric", choices=["euclidean", "correlation"], default="euclidean")
+    ap.add_argument("--metric", choices=["euclidean", "correlation"] + DIRECT,
+                    default="euclidean")
+    ap.add_argument("--p", type=float, default=2.0, help="minkowski's p (default 2)")
     ap.add_argument("--col-chunk", type=int, default=250)
     ap.add_argument("--row-chunk", type=int, default=2500)
     ap.add_argument("--chunk", type=int, help="row chunk of the svd cases")
@@ -224,7 +284,8 @@ def main():
     ap.add_argument("--iterator", choices=["power", "QR"], default="power",
                     help="svd_compressed's power-iteration scheme (default: Dask's, power)")
     ap.add_argument("--impls", help="distance: comma-separated, of sgkit,dask,scipy,numpy-gemm "
-                    "(default: all four; sgkit only when it imports)")
+                    "(default: all four, sgkit only when it imports; dask,scipy for a direct "
+                    "metric)")
     ap.add_argument("--quick", action="store_true", help="n and row chunks / 10")
     ap.add_argument("--sum", action="store_true",
                     help="reduce the large output in the graph (see the docstring)")
@@ -243,18 +304,20 @@ def main():
         n, row_chunk, chunk = n // 10, max(1, row_chunk // 10), chunk and max(1, chunk // 10)
     row = {"case": a.case, "param": n, "d": d, "quick": a.quick}
     if a.case == "distance":
-        impls = (a.impls.split(",") if a.impls else
-                 ["sgkit"] * have_sgkit() + ["dask", "scipy", "numpy-gemm"])
+        impls = (a.impls.split(",") if a.impls else ["dask", "scipy"] if a.metric in DIRECT
+                 else ["sgkit"] * have_sgkit() + ["dask", "scipy", "numpy-gemm"])
         for impl in impls:
             reduce = a.sum and impl in ("sgkit", "dask")
             spec = {"case": "distance", "impl": impl, "metric": a.metric, "n": n, "d": d,
                     "row_chunk": row_chunk, "col_chunk": a.col_chunk, "repeat": a.repeat,
-                    "reduce": reduce}
+                    "reduce": reduce, "p": a.p}
             env = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"} if impl == "scipy" else None
             r = dict(row, impl=impl, metric=a.metric, row_chunk=row_chunk,
                      col_chunk=a.col_chunk)
             if impl == "numpy-gemm":
                 del r["metric"]
+            elif a.metric == "minkowski":
+                r["p"] = a.p
             if reduce:
                 r["output"] = "sum"
             run_child(r, spec, a, env)

@@ -247,6 +247,12 @@ impl Array {
 
     /// This array as f64, or an error naming `what` unless it is 2-d (for matrix routines).
     pub(crate) fn f64_matrix(&self, what: &str) -> Result<Array> {
+        self.real_matrix(what, DType::F64)
+    }
+
+    /// This array as the real type `dtype`, or an error naming `what` unless it is a 2-d
+    /// real array.
+    pub(crate) fn real_matrix(&self, what: &str, dtype: DType) -> Result<Array> {
         if self.ndim() != 2 {
             return Err(IrError::ShapeMismatch(format!(
                 "{what} takes a 2-d array, not shape {:?}",
@@ -254,14 +260,14 @@ impl Array {
             ))
             .into());
         }
-        let dtype = self.node()?.dtype();
-        if dtype.is_complex() {
+        let own = self.node()?.dtype();
+        if own.is_complex() {
             return Err(IrError::UnsupportedDType(format!(
-                "{what} takes a real matrix, not {dtype}"
+                "{what} takes a real matrix, not {own}"
             ))
             .into());
         }
-        self.astype(DType::F64)
+        self.astype(dtype)
     }
 
     /// Applies a unary operation.

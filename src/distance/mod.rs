@@ -41,9 +41,11 @@ use crate::delayed::{call1, gather, try_call2, Delayed};
 use crate::error::Result;
 use crate::linalg::{matmul_into, view, view_mut};
 use crate::Array;
-use chunkwise_ir::{DynArray, IrError};
+use chunkwise_ir::{DType, DynArray, IrError};
 use ndarray::{Array2, ArrayD, ArrayView2, Axis, Ix2};
 use std::sync::Arc;
+
+mod kernel;
 
 /// States combined per tree node (and column chunks per map task).
 const COMBINE: usize = 4;
@@ -139,31 +141,58 @@ fn gemm_xyt_into(
     matmul_into(view_mut(out), view(&x), view(&y).transpose(), alpha, add);
 }
 
-/// Calls `f(sum)` over the pairs of rows, with `g(a, b)` reduced by `fold` over columns.
-fn pairs(
-    x: ArrayView2<'_, f64>,
-    y: ArrayView2<'_, f64>,
-    init: f64,
-    step: impl Fn(f64, f64, f64) -> f64,
-) -> Array2<f64> {
-    let mut out = Array2::<f64>::zeros((x.nrows(), y.nrows()));
-    for (i, xr) in x.rows().into_iter().enumerate() {
-        for (j, yr) in y.rows().into_iter().enumerate() {
-            out[[i, j]] = xr
-                .iter()
-                .zip(yr.iter())
-                .fold(init, |s, (&a, &b)| step(s, a, b));
-        }
+/// The state of several column chunks (`x` and `y` pieces, chunk by chunk): the map step
+/// of those chunks fused with their first combine. f32 blocks stay f32 for the direct
+/// metrics; the GEMM metrics compute in f64.
+fn map_state(
+    metric: Metric,
+    xs: &[Arc<DynArray>],
+    ys: &[Arc<DynArray>],
+    symmetric: bool,
+) -> std::result::Result<State, String> {
+    if !metric.uses_gemm() && xs.iter().chain(ys).all(|b| b.dtype() == DType::F32) {
+        return Ok(direct_state::<f32>(
+            metric,
+            &views(xs)?,
+            &views(ys)?,
+            symmetric,
+        ));
     }
-    out
+    let (xs, ys) = (views::<f64>(xs)?, views::<f64>(ys)?);
+    Ok(if metric.uses_gemm() {
+        gemm_state(metric, &xs, &ys, symmetric)
+    } else {
+        direct_state(metric, &xs, &ys, symmetric)
+    })
 }
 
-/// The state of several column chunks (`x` and `y` pieces, chunk by chunk): the map step
-/// of those chunks fused with their first combine. GEMM metrics accumulate the products in
-/// place (only the lower triangle, mirrored, when `symmetric`: the pieces of `x` and `y`
-/// are the same); the others combine per-chunk states.
-fn map_state(metric: Metric, xs: &[Array2<f64>], ys: &[Array2<f64>], symmetric: bool) -> State {
-    let sq = |m: &Array2<f64>| m.map_axis(Axis(1), |r| r.dot(&r));
+/// The blocks as 2-d views of `T`.
+fn views<T: chunkwise_ir::Element>(
+    blocks: &[Arc<DynArray>],
+) -> std::result::Result<Vec<ArrayView2<'_, T>>, String> {
+    blocks
+        .iter()
+        .map(|a| {
+            let t = a
+                .as_typed::<T>()
+                .ok_or_else(|| format!("expected {} data, got {}", T::DTYPE, a.dtype()))?;
+            t.view()
+                .into_dimensionality::<Ix2>()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// The GEMM metrics' state of several column chunks: the products accumulate in place
+/// (only the lower triangle, mirrored, when `symmetric`: the pieces of `x` and `y` are the
+/// same).
+fn gemm_state(
+    metric: Metric,
+    xs: &[ArrayView2<'_, f64>],
+    ys: &[ArrayView2<'_, f64>],
+    symmetric: bool,
+) -> State {
+    let sq = |m: &ArrayView2<'_, f64>| m.map_axis(Axis(1), |r| r.dot(&r));
     let (a, b) = (xs[0].nrows(), ys[0].nrows());
     let norms = || {
         let mut nx = ndarray::Array1::<f64>::zeros(a);
@@ -227,47 +256,25 @@ fn map_state(metric: Metric, xs: &[Array2<f64>], ys: &[Array2<f64>], symmetric: 
                 ny.insert_axis(Axis(1)),
             ])
         }
-        _ => {
-            let states: Vec<Arc<State>> = xs
-                .iter()
-                .zip(ys)
-                .map(|(x, y)| Arc::new(direct_state(metric, x.view(), y.view())))
-                .collect();
-            combine(metric, &states)
-        }
+        _ => direct_state(metric, xs, ys, symmetric),
     }
 }
 
-/// The state of one column chunk for the metrics computed entry by entry.
-fn direct_state(metric: Metric, x: ArrayView2<'_, f64>, y: ArrayView2<'_, f64>) -> State {
-    match metric {
-        Metric::Cityblock => State(vec![pairs(x, y, 0.0, |s, a, b| s + (a - b).abs())]),
-        Metric::Minkowski(p) => State(vec![pairs(x, y, 0.0, |s, a, b| s + (a - b).abs().powf(p))]),
-        Metric::Chebyshev => State(vec![pairs(x, y, 0.0, |s, a, b| s.max((a - b).abs()))]),
-        Metric::Hamming => State(vec![pairs(x, y, 0.0, |s, a, b| s + (a != b) as u8 as f64)]),
-        // Entries are booleans (nonzero is true), as in SciPy's cdist and pdist.
-        Metric::Jaccard => State(vec![
-            pairs(x, y, 0.0, |s, a, b| {
-                s + ((a != 0.0) != (b != 0.0)) as u8 as f64
-            }),
-            pairs(x, y, 0.0, |s, a, b| s + (a != 0.0 || b != 0.0) as u8 as f64),
-        ]),
-        Metric::BrayCurtis => State(vec![
-            pairs(x, y, 0.0, |s, a, b| s + (a - b).abs()),
-            pairs(x, y, 0.0, |s, a, b| s + (a + b).abs()),
-        ]),
-        Metric::Canberra => State(vec![pairs(x, y, 0.0, |s, a, b| {
-            let d = a.abs() + b.abs();
-            if d == 0.0 {
-                s
-            } else {
-                s + (a - b).abs() / d
-            }
-        })]),
-        Metric::Euclidean | Metric::SqEuclidean | Metric::Cosine | Metric::Correlation => {
-            map_state(metric, &[x.to_owned()], &[y.to_owned()], false)
-        }
+/// The state of several column chunks for the metrics computed entry by entry, by the
+/// micro-kernels of [`kernel`], merged in place chunk after chunk (the upper triangle only
+/// when `symmetric`, mirrored).
+fn direct_state<T: kernel::Real>(
+    metric: Metric,
+    xs: &[ArrayView2<'_, T>],
+    ys: &[ArrayView2<'_, T>],
+    symmetric: bool,
+) -> State {
+    let (a, b) = (xs[0].nrows(), ys[0].nrows());
+    let mut out = vec![Array2::<f64>::zeros((a, b)); kernel::states(metric)];
+    for (x, y) in xs.iter().zip(ys) {
+        kernel::accumulate(metric, x.view(), y.view(), symmetric, &mut out);
     }
+    State(out)
 }
 
 fn combine(metric: Metric, parts: &[Arc<State>]) -> State {
@@ -331,18 +338,12 @@ fn finalize(metric: Metric, s: &State, features: usize, diagonal: bool) -> Array
     d.into_dyn()
 }
 
-fn as_f64_2d(a: &DynArray) -> std::result::Result<Array2<f64>, String> {
-    let t = a
-        .as_typed::<f64>()
-        .ok_or_else(|| format!("expected f64 data, got {}", a.dtype()))?;
-    t.to_owned()
-        .into_dimensionality::<Ix2>()
-        .map_err(|e| e.to_string())
-}
-
 /// Distances between the rows of `x` and the rows of `y` (`None`: `x` against itself), as an
 /// `n x m` array chunked by `x`'s and `y`'s row blocks. Both must be 2-d with the same
-/// number of columns; they are cast to f64, and `y` takes `x`'s column chunks.
+/// number of columns; `y` takes `x`'s column chunks. The GEMM metrics cast the input to f64;
+/// the direct metrics compute f32 input (both `x` and `y` f32) in f32 within a column panel
+/// of 512 entries and sum the panels in f64 (about 1e-7 relative error), anything else in
+/// f64.
 pub fn pairwise_distance(x: &Array, y: Option<&Array>, metric: Metric) -> Result<Array> {
     if let Metric::Minkowski(p) = metric {
         if p.is_nan() || p < 1.0 {
@@ -351,8 +352,18 @@ pub fn pairwise_distance(x: &Array, y: Option<&Array>, metric: Metric) -> Result
             );
         }
     }
+    // The direct metrics compute f32 input in f32 (twice the vector lanes); everything
+    // else in f64.
+    let dtype = if !metric.uses_gemm()
+        && x.dtype() == DType::F32
+        && y.is_none_or(|y| y.dtype() == DType::F32)
+    {
+        DType::F32
+    } else {
+        DType::F64
+    };
     let prep = |a: &Array| -> Result<Array> {
-        let a = a.f64_matrix("pairwise_distance (rows are vectors)")?;
+        let a = a.real_matrix("pairwise_distance (rows are vectors)", dtype)?;
         if metric == Metric::Correlation {
             // Correlation is the cosine of rows centred on their means. A constant row
             // (min == max) is centred on its value, to exact zeros: its correlation is
@@ -419,15 +430,7 @@ pub fn pairwise_distance(x: &Array, y: Option<&Array>, metric: Metric) -> Result
                         move |a: &Vec<Arc<DynArray>>,
                               b: &Vec<Arc<DynArray>>|
                               -> std::result::Result<State, String> {
-                            let xs = a
-                                .iter()
-                                .map(|x| as_f64_2d(x))
-                                .collect::<std::result::Result<Vec<_>, _>>()?;
-                            let ys = b
-                                .iter()
-                                .map(|y| as_f64_2d(y))
-                                .collect::<std::result::Result<Vec<_>, _>>()?;
-                            Ok(map_state(metric, &xs, &ys, symmetric))
+                            map_state(metric, a, b, symmetric)
                         },
                         gather("x-chunks", &xb),
                         gather("y-chunks", &yb),
