@@ -73,6 +73,11 @@ def main():
                 notes.append("s[:3] = " + ", ".join(f"{v:.5g}" for v in r["s"][:3]))
             if "s_max" in r:
                 notes.append(f"s max, min = {r['s_max']:.5g}, {r.get('s_min', 0):.5g}")
+            if "gsteps" in r:
+                notes.append(f"{r['gsteps']:.1f} G entry pairs/s")
+            for f in ("add_f64", "max_f64", "add_f32", "max_f32"):
+                if f + "_gsteps" in r:
+                    notes.append(f"{f}: {r[f + '_gsteps']:.1f} G steps/s")
             if "gflops" in r:
                 notes.append(f"{r['gflops']:.1f} GFLOP/s")
             if r.get("quick"):

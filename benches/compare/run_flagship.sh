@@ -6,7 +6,8 @@
 # would take ~30 min), svd_compressed and tsqr_svd on both sides with the same
 # arguments (chunkwise also runs svd_compressed with the input recomputed in
 # every pass, and faer's GEMM alone on 1 and 2 threads, each in its own
-# process), and writes
+# process; the direct metrics on issue 16's shapes; the roofline: peak vector
+# steps |x - y| per second on 1 and 2 threads), and writes
 #   target/compare/dask_flagship.jsonl, target/compare/chunkwise_flagship.jsonl,
 #   target/compare/flagship_report.md (Markdown from report_flagship.py, also printed).
 # Dask rows carry the peak RSS of their own child processes (os.wait4); each Rust
@@ -51,6 +52,12 @@ else
         "tsqr_svd --n 1000000 --d 50 --chunk 100000"
     )
 fi
+# The direct metrics (issue 16's shapes), against Dask's map-reduce of scipy cdist pieces.
+DIRECT=()
+for m in cityblock chebyshev hamming jaccard braycurtis canberra; do
+    DIRECT+=("distance --metric $m --n 2000 --d 12000 --col-chunk 1000 --row-chunk 500")
+done
+DIRECT+=("distance --metric minkowski --p 3 --n 800 --d 5000 --col-chunk 500 --row-chunk 200")
 
 # --- Dask ------------------------------------------------------------------
 DASK_OUT="$OUT/dask_flagship.jsonl"
@@ -70,6 +77,11 @@ dask 2                                # Dask's default iterator="power"
 dask 2 --iterator QR                  # re-orthonormalizes each pass, like chunkwise
 dask 3
 dask 3 --sum
+for c in "${DIRECT[@]}"; do
+    # shellcheck disable=SC2086
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        "$PY" "$HERE/dask_flagship.py" $c --impls dask --sum | tee -a "$DASK_OUT"
+done
 
 # --- chunkwise -------------------------------------------------------------
 RUST_OUT="$OUT/chunkwise_flagship.jsonl"
@@ -79,7 +91,8 @@ if [ -n "$RUST" ] && [ -x "$RUST" ]; then
     # recompute_input) instead of held; faer's own GEMM throughput on 1 and 2 threads.
     for c in "${CASES[@]}" "${CASES[2]} --recompute 1" \
              "faer_gemm --n ${N_GEMM} --d 2000 --threads 1" \
-             "faer_gemm --n ${N_GEMM} --d 2000 --threads 2"; do
+             "faer_gemm --n ${N_GEMM} --d 2000 --threads 2" "${DIRECT[@]}" \
+             "roofline --threads 1" "roofline --threads 2"; do
         # shellcheck disable=SC2086
         ( ulimit -v $((16 * 1024 * 1024)); "$PY" "$HERE/peak_rss.py" timeout 900 "$RUST" $c ) \
             | tee -a "$RUST_OUT"
