@@ -10,7 +10,16 @@
 //! cargo run --release --example flagship_compare -- roofline --threads 2
 //! cargo run --release --example flagship_compare -- svd_compressed --n 200000 --d 2000 --chunk 20000 --k 10 --iters 2 [--recompute 1]
 //! cargo run --release --example flagship_compare -- tsqr_svd --n 1000000 --d 50 --chunk 100000
+//! cargo run --release --example flagship_compare -- sum_exp --n 24000 --chunk 1000
+//! cargo run --release --example flagship_compare -- chain --n 24000 --chunk 1000
+//! cargo run --release --example flagship_compare -- rechunk --n 24000 --chunk 1000
 //! ```
+//!
+//! The elementwise cases (issue 16's table) work on `x`, n x n uniform f64 in [0, 1)
+//! generated in the graph in chunk x chunk blocks (rechunk: chunk x n row blocks):
+//! `sum_exp` computes `sum(exp(x + 1) - 1 / (x + 1))`; `chain` the 13 operations of
+//! [`chain`] and the sums over axis 0; `rechunk` assembles `x` rechunked to n x chunk column
+//! blocks in memory.
 
 mod common;
 use common::arg;
@@ -54,6 +63,13 @@ fn faer_gemm_gflops(n: usize, d: usize, threads: usize) -> f64 {
         best = best.min(t.elapsed().as_secs_f64());
     }
     2.0 * (n * n * d) as f64 / best / 1e9
+}
+
+/// Thirteen elementwise operations with transcendental functions and divisions:
+/// `(sin x cos x + sqrt x / (1 + x) - log1p x / (2 + x)) / 3 + x` (the same expression in
+/// `dask_flagship.py`).
+fn chain(x: &Array) -> Array {
+    (x.sin() * x.cos() + x.sqrt() / (1.0 + x) - x.log1p() / (2.0 + x)) / 3.0 + x
 }
 
 fn main() -> chunkwise::Result<()> {
@@ -194,9 +210,40 @@ fn main() -> chunkwise::Result<()> {
                 ))
             })?
         }
+        "sum_exp" | "chain" | "rechunk" => {
+            let (n, chunk): (u64, u64) = (arg("--n", 24_000), arg("--chunk", 1_000));
+            let mut out = timed_runs(|| {
+                let t = Instant::now();
+                let summary = match case.as_str() {
+                    "rechunk" => {
+                        let x = Array::random_uniform(&[n, n], &[chunk, n], 3)?;
+                        let a = x.rechunk(&[n, chunk])?.compute::<f64>()?;
+                        // Two entries to cross-check (the values are chunking-independent).
+                        serde_json::json!({"x00": a.first(), "x_last": a.iter().last()})
+                    }
+                    _ => {
+                        let x = Array::random_uniform(&[n, n], &[chunk, chunk], 3)?;
+                        let r = if case == "chain" {
+                            chain(&x).sum(Some(&[0]), false)?
+                        } else {
+                            let x1 = &x + 1.0;
+                            (x1.exp() - 1.0 / &x1).sum(None, false)?
+                        };
+                        let v = r.compute::<f64>()?;
+                        serde_json::json!({"checksum": v.sum(), "shape": v.shape()})
+                    }
+                };
+                Ok((t.elapsed().as_secs_f64(), summary))
+            })?;
+            out["param"] = n.into();
+            out["chunk"] = chunk.into();
+            // Which math the unary functions ran on (CHUNKWISE_NO_MVEC=1: scalar libm).
+            out["math"] = chunkwise_backends::cpu::vector_math().into();
+            out
+        }
         _ => {
             eprintln!(
-                "usage: flagship_compare distance|faer_gemm|roofline|svd_compressed|tsqr_svd [options]"
+                "usage: flagship_compare distance|faer_gemm|roofline|svd_compressed|tsqr_svd|sum_exp|chain|rechunk [options]"
             );
             std::process::exit(2);
         }

@@ -54,6 +54,17 @@ column norms of U instead of U; those rows have "output": "sum"):
       x = da.random.default_rng(0).random((n, d), chunks=(chunk, d)) (float64);
       u, s, v = da.linalg.svd(x) (TSQR); dask.compute(u, s, v).  Reports s[:10].
 
+  sum_exp --n 24000 --chunk 1000
+  chain --n 24000 --chunk 1000
+  rechunk --n 24000 --chunk 1000
+      The elementwise cases: x = da.random.default_rng(3).random((n, n),
+      chunks=chunk) (rechunk: chunks=(chunk, n)), float64 in [0, 1).
+      sum_exp: (exp(x + 1) - 1 / (x + 1)).sum(); chain: the 13 operations
+      (sin(x) * cos(x) + sqrt(x) / (1 + x) - log1p(x) / (2 + x)) / 3 + x,
+      summed over axis 0; rechunk: x.rechunk((n, chunk)) computed to one
+      NumPy array.  Rows carry "checksum" (or two entries of the assembled
+      array) to cross-check.
+
 Every implementation runs in a fresh child process (this script with --child),
 bounded by --timeout and an address-space limit (--mem-limit-gib); its peak RSS
 is the child's ru_maxrss from os.wait4 (as in dask_passes.py), so it includes
@@ -232,6 +243,32 @@ def measure_svd(case, n, d, chunk, repeat, k=None, iters=None, iterator=None, re
     return timed_runs(once, repeat)
 
 
+ELEMENTWISE = ["sum_exp", "chain", "rechunk"]
+
+
+def measure_elementwise(case, n, chunk, repeat):
+    import dask.array as da
+    import numpy as np
+
+    def once():
+        t0 = time.perf_counter()
+        rng = da.random.default_rng(3)
+        if case == "rechunk":
+            a = rng.random((n, n), chunks=(chunk, n)).rechunk((n, chunk)).compute(**SCHED)
+            return time.perf_counter() - t0, {"x00": float(a[0, 0]), "x_last": float(a[-1, -1])}
+        x = rng.random((n, n), chunks=chunk)
+        if case == "chain":
+            r = ((da.sin(x) * da.cos(x) + da.sqrt(x) / (1 + x) - da.log1p(x) / (2 + x)) / 3
+                 + x).sum(axis=0)
+        else:
+            x1 = x + 1
+            r = (da.exp(x1) - 1 / x1).sum()
+        v = np.asarray(r.compute(**SCHED))
+        return time.perf_counter() - t0, {"checksum": float(v.sum()), "shape": list(v.shape)}
+
+    return timed_runs(once, repeat)
+
+
 def blas_info():
     try:
         import threadpoolctl
@@ -245,6 +282,8 @@ def child_main(spec):
     case = spec.pop("case")
     if case == "distance":
         out = measure_distance(**spec)
+    elif case in ELEMENTWISE:
+        out = measure_elementwise(case, **spec)
     else:
         out = measure_svd(case, **spec)
     out["blas"] = blas_info()
@@ -270,7 +309,7 @@ def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--child":
         return child_main(json.loads(sys.argv[2]))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("case", choices=["distance", "svd_compressed", "tsqr_svd"])
+    ap.add_argument("case", choices=["distance", "svd_compressed", "tsqr_svd"] + ELEMENTWISE)
     ap.add_argument("--n", type=int)
     ap.add_argument("--d", type=int)
     ap.add_argument("--metric", choices=["euclidean", "correlation"] + DIRECT,
@@ -278,7 +317,8 @@ def main():
     ap.add_argument("--p", type=float, default=2.0, help="minkowski's p (default 2)")
     ap.add_argument("--col-chunk", type=int, default=250)
     ap.add_argument("--row-chunk", type=int, default=2500)
-    ap.add_argument("--chunk", type=int, help="row chunk of the svd cases")
+    ap.add_argument("--chunk", type=int,
+                    help="row chunk of the svd cases, block side of the elementwise cases")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--iters", type=int, default=2)
     ap.add_argument("--iterator", choices=["power", "QR"], default="power",
@@ -296,7 +336,8 @@ def main():
                     help="address-space limit per child, 0 = none (default 16)")
     a = ap.parse_args()
     defaults = {"distance": (10000, 2000, None), "svd_compressed": (200000, 2000, 20000),
-                "tsqr_svd": (1000000, 50, 100000)}[a.case]
+                "tsqr_svd": (1000000, 50, 100000),
+                **{c: (24000, None, 1000) for c in ELEMENTWISE}}[a.case]
     n, d = a.n or defaults[0], a.d or defaults[1]
     chunk = a.chunk or defaults[2]
     row_chunk = a.row_chunk
@@ -321,6 +362,10 @@ def main():
             if reduce:
                 r["output"] = "sum"
             run_child(r, spec, a, env)
+    elif a.case in ELEMENTWISE:
+        del row["d"]
+        run_child(dict(row, impl="dask", chunk=chunk),
+                  {"case": a.case, "n": n, "chunk": chunk, "repeat": a.repeat}, a)
     else:
         spec = {"case": a.case, "n": n, "d": d, "chunk": chunk, "repeat": a.repeat}
         if a.case == "tsqr_svd" and a.sum:

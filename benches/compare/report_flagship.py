@@ -1,5 +1,6 @@
 """Print Markdown tables comparing chunkwise with Dask/sgkit/SciPy/NumPy on the
-flagship cases (distance, svd_compressed, tsqr_svd), plus the GEMM throughputs.
+flagship cases (distance, svd_compressed, tsqr_svd, the elementwise sum_exp, chain and
+rechunk), plus the GEMM throughputs.
 
     python report_flagship.py [CHUNKWISE_JSONL] [DASK_JSONL]
 
@@ -9,7 +10,8 @@ and dask_flagship.py, keyed by (case, metric, param, impl); a chunkwise row
 without "impl" is "chunkwise"; " (sum)" is added to the impl of a row whose big
 output was reduced in the graph ("output": "sum", as flagship_compare always
 does), " xT" to one with "threads": T and " (I)" to one with "iterator": I
-(svd_compressed); when a key occurs twice the later row wins.
+(svd_compressed), " (scalar libm)" to a chunkwise row whose unary functions ran
+without libmvec ("math", CHUNKWISE_NO_MVEC=1); when a key occurs twice the later row wins.
 Lines from peak_rss.py ({"peak_rss_mb", "rows"}) set the peak RSS of the `rows`
 rows before them (preferred to a row's own figure, as in report.py).
 "vs chunkwise" = that row's seconds / chunkwise seconds for the same case,
@@ -42,7 +44,8 @@ def load(path, default_impl):
                     obj["impl"] = (obj.get("impl") or default_impl) + (
                         " (sum)" if obj.get("output") == "sum" else "") + (
                         f" x{obj['threads']}" if "threads" in obj else "") + (
-                        f" ({obj['iterator']})" if "iterator" in obj else "")
+                        f" ({obj['iterator']})" if "iterator" in obj else "") + (
+                        " (scalar libm)" if obj.get("math") == "scalar libm" else "")
                     rows.append(obj)
     return {(r["case"], r.get("metric") or "", float(r.get("param", 0)), r["impl"]): r
             for r in rows}
@@ -80,6 +83,10 @@ def main():
                     notes.append(f"{f}: {r[f + '_gsteps']:.1f} G steps/s")
             if "gflops" in r:
                 notes.append(f"{r['gflops']:.1f} GFLOP/s")
+            if "math" in r:
+                notes.append(f"math: {r['math']}")
+            if "checksum" in r and key[0] in ("sum_exp", "chain"):
+                notes.append(f"checksum {r['checksum']:.12g}")
             if r.get("quick"):
                 notes.append("quick")
             param = f"{int(key[2]):,}" if key[2].is_integer() else f"{key[2]:g}"

@@ -7,7 +7,9 @@
 # arguments (chunkwise also runs svd_compressed with the input recomputed in
 # every pass, and faer's GEMM alone on 1 and 2 threads, each in its own
 # process; the direct metrics on issue 16's shapes; the roofline: peak vector
-# steps |x - y| per second on 1 and 2 threads), and writes
+# steps |x - y| per second on 1 and 2 threads; the elementwise cases sum_exp,
+# chain and rechunk on 24000^2 f64, chain also with CHUNKWISE_NO_MVEC=1, the
+# scalar libm, as the before of libmvec), and writes
 #   target/compare/dask_flagship.jsonl, target/compare/chunkwise_flagship.jsonl,
 #   target/compare/flagship_report.md (Markdown from report_flagship.py, also printed).
 # Dask rows carry the peak RSS of their own child processes (os.wait4); each Rust
@@ -44,6 +46,7 @@ if [ "${1:-}" = "--quick" ]; then
         "svd_compressed --n 20000 --d 2000 --chunk 2000 --k 10 --iters 2"
         "tsqr_svd --n 100000 --d 50 --chunk 10000"
     )
+    ELEMENTWISE=(sum_exp chain rechunk); ESIZE="--n 2400 --chunk 100"
 else
     CASES=(
         "distance --metric euclidean --n 10000 --d 2000 --col-chunk 250 --row-chunk 2500"
@@ -51,7 +54,9 @@ else
         "svd_compressed --n 200000 --d 2000 --chunk 20000 --k 10 --iters 2"
         "tsqr_svd --n 1000000 --d 50 --chunk 100000"
     )
+    ELEMENTWISE=(sum_exp chain rechunk); ESIZE="--n 24000 --chunk 1000"
 fi
+for e in "${ELEMENTWISE[@]}"; do CASES+=("$e $ESIZE"); done
 # The direct metrics (issue 16's shapes), against Dask's map-reduce of scipy cdist pieces.
 DIRECT=()
 for m in cityblock chebyshev hamming jaccard braycurtis canberra; do
@@ -77,6 +82,7 @@ dask 2                                # Dask's default iterator="power"
 dask 2 --iterator QR                  # re-orthonormalizes each pass, like chunkwise
 dask 3
 dask 3 --sum
+for i in 4 5 6; do dask $i; done       # sum_exp, chain, rechunk
 for c in "${DIRECT[@]}"; do
     # shellcheck disable=SC2086
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
@@ -87,17 +93,16 @@ done
 RUST_OUT="$OUT/chunkwise_flagship.jsonl"
 if [ -n "$RUST" ] && [ -x "$RUST" ]; then
     : > "$RUST_OUT"
-    # svd_compressed again with the input recomputed in every pass (CompressedSvd::
-    # recompute_input) instead of held; faer's own GEMM throughput on 1 and 2 threads.
-    for c in "${CASES[@]}" "${CASES[2]} --recompute 1" \
-             "faer_gemm --n ${N_GEMM} --d 2000 --threads 1" \
-             "faer_gemm --n ${N_GEMM} --d 2000 --threads 2" "${DIRECT[@]}" \
-             "roofline --threads 1" "roofline --threads 2"; do
+    # rust "ARGS" [ENV=VALUE...]: one run of the example under peak_rss.py, or an error
+    # row keyed like a result row.
+    rust() {
+        local c="$1"; shift
         # shellcheck disable=SC2086
-        ( ulimit -v $((16 * 1024 * 1024)); "$PY" "$HERE/peak_rss.py" timeout 900 "$RUST" $c ) \
-            | tee -a "$RUST_OUT"
-        rc=${PIPESTATUS[0]}
-        if [ "$rc" -ne 0 ]; then  # error row keyed like a result row
+        ( ulimit -v $((16 * 1024 * 1024))
+          "$PY" "$HERE/peak_rss.py" timeout 900 env "$@" "$RUST" $c ) | tee -a "$RUST_OUT"
+        local rc=${PIPESTATUS[0]}
+        if [ "$rc" -ne 0 ]; then
+            local case metric n err
             read -r case _ metric _ <<< "$c"
             [ "$case" = distance ] || metric=""
             n="$(sed -E 's/.*--n ([0-9]+).*/\1/' <<< "$c")"
@@ -105,7 +110,17 @@ if [ -n "$RUST" ] && [ -x "$RUST" ]; then
             echo "{\"case\": \"$case\", \"param\": $n, \"metric\": \"$metric\"," \
                  "\"impl\": \"chunkwise\", \"error\": \"$err\"}" | tee -a "$RUST_OUT"
         fi
+    }
+    # svd_compressed again with the input recomputed in every pass (CompressedSvd::
+    # recompute_input) instead of held; faer's own GEMM throughput on 1 and 2 threads.
+    for c in "${CASES[@]}" "${CASES[2]} --recompute 1" \
+             "faer_gemm --n ${N_GEMM} --d 2000 --threads 1" \
+             "faer_gemm --n ${N_GEMM} --d 2000 --threads 2" "${DIRECT[@]}" \
+             "roofline --threads 1" "roofline --threads 2"; do
+        rust "$c"
     done
+    # The chain on the scalar libm: the before of the vector math.
+    rust "chain $ESIZE" CHUNKWISE_NO_MVEC=1
 else
     echo "note: target/release/examples/flagship_compare not built; no chunkwise rows" >&2
 fi

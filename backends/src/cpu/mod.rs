@@ -6,6 +6,8 @@
 mod cmath;
 pub mod contract;
 pub mod gather;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod mvec;
 pub mod num;
 pub mod program;
 pub mod reduce;
@@ -27,6 +29,22 @@ use std::sync::Arc;
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// The vector math the unary float functions (other than `exp` of f64, `sqrt` and `abs`,
+/// always vectorized) use on this machine: `"libmvec (AVX2)"` where glibc's libmvec loaded
+/// and the CPU has AVX2 and FMA, else `"scalar libm"`. For labelling benchmark results.
+///
+/// ```
+/// let math = chunkwise_backends::cpu::vector_math();
+/// assert!(math == "libmvec (AVX2)" || math == "scalar libm");
+/// ```
+pub fn vector_math() -> &'static str {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    if mvec::loaded() {
+        return "libmvec (AVX2)";
+    }
+    "scalar libm"
 }
 
 fn array(v: &Value) -> Result<&DynArray, KernelError> {

@@ -429,6 +429,9 @@ fn run_any(
     dst: &mut Tile,
     off: usize,
 ) -> Result<(), KernelError> {
+    if vector_math(ins, ctx, dtypes, dst, off) {
+        return Ok(());
+    }
     let len = ctx.len;
     match *ins {
         Instr::Input { .. } | Instr::Const { .. } => {}
@@ -508,6 +511,44 @@ fn run_any(
         }
     }
     Ok(())
+}
+
+/// The float functions that glibc's libmvec computes in vectors (see `super::mvec`); false
+/// (and nothing written) for any other instruction, or where libmvec is missing.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[inline(always)]
+fn vector_math(ins: &Instr, ctx: &Ctx<'_>, dtypes: &[DType], dst: &mut Tile, off: usize) -> bool {
+    use super::mvec;
+    let out = off..off + ctx.len;
+    match *ins {
+        // `exp` of f64 has its own kernel (`super::vmath`), faster than libmvec's.
+        Instr::Unary { f, a } => match (dtypes[a as usize], f) {
+            (DType::F64, UnaryOp::Exp) => false,
+            (DType::F64, _) => mvec::unary::<f64>(f)
+                .map(|v| v.apply(ctx.operand(a), &mut f64::get_mut(dst)[out]))
+                .is_some(),
+            (DType::F32, _) => mvec::unary::<f32>(f)
+                .map(|v| v.apply(ctx.operand(a), &mut f32::get_mut(dst)[out]))
+                .is_some(),
+            _ => false,
+        },
+        Instr::Binary { f, a, b } => match dtypes[a as usize] {
+            DType::F64 => mvec::binary::<f64>(f)
+                .map(|v| v.apply(ctx.operand(a), ctx.operand(b), &mut f64::get_mut(dst)[out]))
+                .is_some(),
+            DType::F32 => mvec::binary::<f32>(f)
+                .map(|v| v.apply(ctx.operand(a), ctx.operand(b), &mut f32::get_mut(dst)[out]))
+                .is_some(),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+#[inline(always)]
+fn vector_math(_: &Instr, _: &Ctx<'_>, _: &[DType], _: &mut Tile, _: usize) -> bool {
+    false
 }
 
 #[inline(always)]
@@ -596,7 +637,7 @@ fn complex_part<C: Num, R: Num>(f: UnaryOp, x: &[C], o: &mut [R]) {
 }
 
 /// Float math in the operand's own precision (f32 stays f32).
-trait Math: Sized {
+pub(super) trait Math: Sized {
     fn math(f: UnaryOp, x: Self) -> Self;
     /// The binary operations defined on floats only.
     fn math2(f: BinaryOp, a: Self, b: Self) -> Self;
