@@ -8,11 +8,14 @@
 use crate::error::{Error, Result};
 use crate::spill::SpillStore;
 use crate::trace::Trace;
+use chunkwise_backends::cpu::gather::Assembly;
 use chunkwise_backends::{cpu::CpuBackend, Backend, KernelError, Value};
-use chunkwise_ir::{DynArray, Node, TaskGraph};
+use chunkwise_ir::{DynArray, Layer, Node, TaskGraph};
 use chunkwise_passes::{Optimized, PassManager};
-use chunkwise_runtime::{Dag, MemoryLimit, OnFailure, Progress, RunError, RunOptions};
+use chunkwise_runtime::{Dag, Deliver, MemoryLimit, OnFailure, Progress, RunError, RunOptions};
+use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// Options of a computation.
 #[derive(Default, Clone, Copy)]
@@ -86,7 +89,7 @@ pub fn plan_with(outputs: &[Node], opts: &ComputeOptions<'_>) -> Result<TaskGrap
 /// Runs a task graph; returns the values of each output's blocks (in the output's block
 /// order), in host memory. The first failing task stops the run.
 pub fn run_graph(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Vec<Value>>> {
-    let values = run_tasks(g, opts, OnFailure::Stop)?
+    let values = run_tasks(g, opts, OnFailure::Stop, None)?
         .into_iter()
         .collect::<Result<Vec<Value>>>()?;
     Ok(per_output(g, values))
@@ -95,7 +98,10 @@ pub fn run_graph(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Vec<Val
 /// Runs a task graph where a failing task fails only what depends on it: per output block,
 /// its value (in host memory) or the error of the task that prevented it.
 pub fn run_graph_each(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<Vec<Result<Value>>>> {
-    Ok(per_output(g, run_tasks(g, opts, OnFailure::KeepGoing)?))
+    Ok(per_output(
+        g,
+        run_tasks(g, opts, OnFailure::KeepGoing, None)?,
+    ))
 }
 
 /// The array of each output block (an error naming the output if a block is not one).
@@ -129,11 +135,13 @@ fn per_output<T>(g: &TaskGraph, flat: Vec<T>) -> Vec<Vec<T>> {
 }
 
 /// Runs the output tasks of `g` on the options' backend: the task function, the memory
-/// budget and the error mapping below, handed to the runtime's one entry point.
+/// budget and the error mapping below, handed to the runtime's one entry point. Without
+/// `deliver`, the output blocks are held until the run ends (and must fit the limit).
 fn run_tasks(
     g: &TaskGraph,
     opts: &ComputeOptions<'_>,
     on_failure: OnFailure,
+    deliver: Option<&Deliver<'_, Value, KernelError>>,
 ) -> Result<Vec<Result<Value>>> {
     g.check().map_err(Error::InvalidGraph)?;
     let targets: Vec<u32> = g.outputs.iter().flat_map(|o| o.tasks.clone()).collect();
@@ -148,10 +156,12 @@ fn run_tasks(
     };
     if let Some(limit) = opts.memory_limit {
         peaks_fit(g, limit)?;
-        outputs_fit(g, limit, 1)?;
+        if deliver.is_none() {
+            outputs_fit(g, limit)?;
+        }
     }
     let task_bytes = opts.memory_limit.map(|_| g.task_value_bytes());
-    run_sub_graph(g, &sub, task_bytes.as_deref(), opts, on_failure)
+    run_sub_graph(g, &sub, task_bytes.as_deref(), opts, on_failure, deliver)
 }
 
 /// Part of a task graph to run ([`run_sub_graph`]), in local task ids: first the
@@ -180,13 +190,15 @@ impl SubGraph<'_> {
 }
 
 /// Runs `sub` of `g` (its memory figures per local task in `task_bytes` when the options
-/// set a memory limit); returns the targets' values in host memory, in order.
+/// set a memory limit); returns the targets' values in host memory, in order (with
+/// `deliver`, what it returned for them).
 pub(crate) fn run_sub_graph(
     g: &TaskGraph,
     sub: &SubGraph<'_>,
     task_bytes: Option<&[u64]>,
     opts: &ComputeOptions<'_>,
     on_failure: OnFailure,
+    deliver: Option<&Deliver<'_, Value, KernelError>>,
 ) -> Result<Vec<Result<Value>>> {
     let backend = opts.backend.unwrap_or(&CpuBackend);
     let memory = match (opts.memory_limit, task_bytes) {
@@ -202,6 +214,7 @@ pub(crate) fn run_sub_graph(
         memory,
         on_failure,
         spill: memory.map(|_| &spill as &chunkwise_runtime::Spill<'_, Value>),
+        deliver,
     };
     let compute = task_fn(g, backend, opts.trace);
     let exec = |t: u32, inputs: &[Value]| match sub.task_id(t) {
@@ -267,10 +280,9 @@ fn memory_budget<'b>(g: &TaskGraph, limit: u64, task_bytes: &'b [u64]) -> Result
 }
 
 /// Refuses a graph whose output blocks, held until the run ends, take more than `limit`
-/// bytes in `copies` copies (2 when the caller also assembles them into whole arrays, as
-/// [`compute_nodes`] and the CLI's `.npy` outputs do), with
-/// [`Error::OutputsOverMemoryLimit`].
-pub fn outputs_fit(g: &TaskGraph, limit: u64, copies: u64) -> Result<()> {
+/// bytes, with [`Error::OutputsOverMemoryLimit`]. (An assembled run,
+/// [`run_assembled`], holds the arrays instead of the blocks.)
+pub fn outputs_fit(g: &TaskGraph, limit: u64) -> Result<()> {
     // Every block of an output is a task of the output's stage.
     let held = g
         .outputs
@@ -282,15 +294,10 @@ pub fn outputs_fit(g: &TaskGraph, limit: u64, copies: u64) -> Result<()> {
                 .map_or(0, |s| s.memory.value_bytes);
             bytes.saturating_mul(o.tasks.len() as u64)
         })
-        .fold(0u64, u64::saturating_add)
-        .saturating_mul(copies);
+        .fold(0u64, u64::saturating_add);
     if held > limit {
         return Err(Error::OutputsOverMemoryLimit {
-            what: if copies > 1 {
-                "their blocks and the assembled arrays"
-            } else {
-                "their blocks, held until the run ends"
-            },
+            what: "their blocks, held until the run ends",
             projected: held,
             limit,
         });
@@ -340,27 +347,131 @@ fn input_labels(g: &TaskGraph, task: u32) -> Vec<String> {
 }
 
 /// Computes `outputs` to in-memory arrays, sharing common work.
+///
+/// A rechunk as an output's last step is dropped first ([`without_final_rechunks`]): an
+/// assembled array does not depend on its chunking. Then [`run_assembled`].
 pub fn compute_nodes(outputs: &[Node], opts: &ComputeOptions<'_>) -> Result<Vec<DynArray>> {
-    let g = plan_with(outputs, opts)?;
-    if let Some(limit) = opts.memory_limit {
-        outputs_fit(&g, limit, 2)?;
+    let outputs: Vec<Node> = outputs.iter().map(without_final_rechunks).collect();
+    run_assembled(&plan_with(&outputs, opts)?, opts)
+}
+
+/// `node` without the rechunks it ends with: the same array, in its input's chunks.
+///
+/// For a result that is assembled in memory (or written to a `.npy` file) the chunking of
+/// its last step only decides how the data is cut before it is joined again, so a final
+/// rechunk, which must hold every input block it reads (for rows to columns: all of them),
+/// is pure cost. Not for a Zarr output, whose chunks are the store's.
+pub fn without_final_rechunks(node: &Node) -> Node {
+    let mut node = node;
+    while let Layer::Rechunk { input } = node.layer() {
+        node = input;
     }
-    let blocks = output_arrays(&g, run_graph(&g, opts)?)?;
-    outputs
+    node.clone()
+}
+
+/// Runs `g` and assembles each output into one array, copying every block into place as
+/// soon as it is computed ([`Assembly`]) and releasing it then: the outputs take their size
+/// once, never their blocks and the arrays together. With a memory limit, the arrays are
+/// counted first (refused with [`Error::OutputsOverMemoryLimit`] when they alone exceed
+/// it) and the tasks run in what they leave of it.
+pub fn run_assembled(g: &TaskGraph, opts: &ComputeOptions<'_>) -> Result<Vec<DynArray>> {
+    let nodes: Vec<&Node> = g
+        .outputs
         .iter()
-        .zip(blocks)
-        .map(|(n, b)| assemble(n, b))
+        .map(|o| &g.stages[o.stage as usize].node)
+        .collect();
+    let mut opts = *opts;
+    let mut assembled = 0;
+    if let Some(limit) = opts.memory_limit {
+        let bytes = nodes
+            .iter()
+            .map(|n| {
+                n.shape()
+                    .iter()
+                    .fold(n.dtype().size() as u64, |a, &s| a.saturating_mul(s))
+            })
+            .fold(0u64, u64::saturating_add);
+        if bytes > limit {
+            return Err(Error::OutputsOverMemoryLimit {
+                what: "the assembled arrays",
+                projected: bytes,
+                limit,
+            });
+        }
+        opts.memory_limit = Some(limit - bytes);
+        assembled = bytes;
+    }
+    let assemblies = nodes
+        .iter()
+        .zip(&g.outputs)
+        .map(|(n, o)| {
+            if n.chunks().total_blocks() != o.tasks.len() as u64 {
+                return Err(Error::InvalidGraph(format!(
+                    "output {} has {} tasks for {} blocks",
+                    n.label(),
+                    o.tasks.len(),
+                    n.chunks().total_blocks()
+                )));
+            }
+            Assembly::new(n.chunks(), n.dtype()).map_err(|source| assembly_error(n, source))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // Where each output task's block goes: (output, block index), for every output it is
+    // a block of (the same array may be requested twice).
+    let mut places: HashMap<u32, Vec<(usize, u64)>> = HashMap::new();
+    for (i, o) in g.outputs.iter().enumerate() {
+        for (b, &t) in o.tasks.iter().enumerate() {
+            places.entry(t).or_default().push((i, b as u64));
+        }
+    }
+    let backend = opts.backend.unwrap_or(&CpuBackend);
+    let deliver = |t: u32, v: &Value| -> std::result::Result<Value, KernelError> {
+        let host = backend.to_host(v.clone())?;
+        let block = host
+            .as_array()
+            .ok_or_else(|| KernelError::BadInput(format!("output is not an array: {host:?}")))?;
+        for &(i, b) in places.get(&t).map_or(&[][..], Vec::as_slice) {
+            assemblies[i].place(b, block)?;
+        }
+        // The block is in place; the run keeps only this token for it.
+        Ok(Value::Any(Arc::new(())))
+    };
+    // A task over what the arrays leave is reported against the caller's limit, with the
+    // arrays counted in its projection.
+    let results = run_tasks(g, &opts, OnFailure::Stop, Some(&deliver)).map_err(|e| match e {
+        Error::MemoryLimit {
+            layer,
+            projected,
+            limit,
+        } => Error::MemoryLimit {
+            layer,
+            projected: projected.saturating_add(assembled),
+            limit: limit + assembled,
+        },
+        e => e,
+    })?;
+    for r in results {
+        r?;
+    }
+    nodes
+        .iter()
+        .zip(assemblies)
+        .map(|(n, a)| a.finish().map_err(|source| assembly_error(n, source)))
         .collect()
+}
+
+/// An error assembling `node`, naming it.
+fn assembly_error(node: &Node, source: KernelError) -> Error {
+    Error::Task {
+        layer: node.label(),
+        block: vec![],
+        inputs: vec![],
+        source,
+    }
 }
 
 /// Joins the blocks of `node` (all of them, C order) into one array.
 pub fn assemble(node: &Node, blocks: Vec<DynArray>) -> Result<DynArray> {
-    chunkwise_backends::assemble(node.chunks(), node.dtype(), blocks).map_err(|source| {
-        Error::Task {
-            layer: node.label(),
-            block: vec![],
-            inputs: vec![],
-            source,
-        }
-    })
+    chunkwise_backends::assemble(node.chunks(), node.dtype(), blocks)
+        .map_err(|source| assembly_error(node, source))
 }

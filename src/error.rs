@@ -50,25 +50,27 @@ pub enum Error {
     /// ([`crate::ComputeOptions::memory_limit`]); nothing was run.
     #[error(
         "layer {layer} needs about {projected} bytes per task (inputs, output and \
-         temporaries), over the memory limit of {limit} bytes: use smaller chunks"
+         temporaries, and the arrays results computed to memory are assembled into), over \
+         the memory limit of {limit} bytes: use smaller chunks"
     )]
     MemoryLimit {
         /// Label of the layer.
         layer: String,
-        /// Projected bytes of one of its tasks.
+        /// Projected bytes of one of its tasks (for results computed to memory, plus the
+        /// arrays they are assembled into, which the run holds beside it).
         projected: u64,
         /// The limit.
         limit: u64,
     },
-    /// The requested outputs alone take more memory than the limit: their blocks are held
-    /// until the run ends (and, for in-memory results, assembled into whole arrays too);
-    /// nothing was run.
+    /// The requested outputs alone take more memory than the limit: the arrays results
+    /// computed to memory are assembled into, or the blocks a run that returns blocks
+    /// holds until it ends; nothing was run.
     #[error(
         "the outputs need about {projected} bytes held at once ({what}), over the memory \
          limit of {limit} bytes: request fewer or smaller outputs, or write them to Zarr"
     )]
     OutputsOverMemoryLimit {
-        /// What is counted: the blocks, or the blocks and the assembled arrays.
+        /// What is counted: the assembled arrays, or the blocks.
         what: &'static str,
         /// Projected bytes.
         projected: u64,

@@ -752,29 +752,33 @@ fn keeping_going_under_a_memory_limit_spills_and_fails_only_the_failing_block() 
 fn outputs_larger_than_the_memory_limit_are_refused_before_running() {
     use chunkwise::compute::{plan, run_graph};
     use chunkwise::{Array, ComputeOptions, Error};
-    // 8 MB of output under a 12 MB limit: its blocks fit (run_graph), but not the blocks
-    // and the assembled array together (compute) -- before, both ran to about twice the
-    // limit's worth of output.
+    // 8 MB of output. `compute` places each block in the assembled array as it is computed
+    // and releases it, so 12 MB is enough (the array once, not the blocks too); under 8 MB
+    // the array alone does not fit, and nothing runs.
     let x = Array::random_uniform(&[1000, 1000], &[100, 1000], 1).unwrap();
     let y = &x + 1.0;
-    let opts = ComputeOptions {
-        memory_limit: Some(12 << 20),
+    let opts = |limit: u64| ComputeOptions {
+        memory_limit: Some(limit),
         ..ComputeOptions::default()
     };
-    match y.compute_with::<f64>(&opts) {
+    let unbounded = y.compute::<f64>().unwrap();
+    assert_eq!(y.compute_with::<f64>(&opts(12 << 20)).unwrap(), unbounded);
+    match y.compute_with::<f64>(&opts(7 << 20)) {
         Err(Error::OutputsOverMemoryLimit {
-            projected, limit, ..
+            what,
+            projected,
+            limit,
         }) => {
-            assert_eq!((projected, limit), (16_000_000, 12 << 20))
+            assert_eq!(
+                (what, projected, limit),
+                ("the assembled arrays", 8_000_000, 7 << 20)
+            )
         }
         other => panic!("expected OutputsOverMemoryLimit, got {other:?}"),
     }
+    // run_graph returns the blocks, all held to the end: refused under 8 MB too.
     let g = plan(&[y.node().unwrap().clone()], None).unwrap();
-    assert_eq!(run_graph(&g, &opts).unwrap()[0].len(), 10);
-    let tight = ComputeOptions {
-        memory_limit: Some(7 << 20),
-        ..ComputeOptions::default()
-    };
-    let e = run_graph(&g, &tight).unwrap_err();
+    assert_eq!(run_graph(&g, &opts(12 << 20)).unwrap()[0].len(), 10);
+    let e = run_graph(&g, &opts(7 << 20)).unwrap_err();
     assert!(e.to_string().contains("8000000 bytes held at once"), "{e}");
 }

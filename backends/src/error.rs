@@ -18,6 +18,14 @@ pub enum KernelError {
     /// Reading a stored array failed (names the store and chunk).
     #[error(transparent)]
     Store(Box<StoreError>),
+    /// An allocation the system refused (the memory an array needs is not available).
+    #[error("cannot allocate {bytes} bytes for {what}")]
+    OutOfMemory {
+        /// What the memory was for.
+        what: &'static str,
+        /// The bytes asked for.
+        bytes: u64,
+    },
 }
 
 impl From<StoreError> for KernelError {

@@ -10,7 +10,7 @@ use chunkwise_runtime::{execute, order, Dag, RunOptions};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 /// Options with `threads` workers.
-fn run_opts<V>(threads: usize) -> RunOptions<'static, V> {
+fn run_opts<V, E>(threads: usize) -> RunOptions<'static, V, E> {
     RunOptions {
         threads,
         ..RunOptions::default()

@@ -41,6 +41,8 @@ struct State<V, E> {
     consumers: Vec<u32>,
     /// Values of finished tasks that are still needed.
     values: Vec<Option<V>>,
+    /// With `deliver`: per task, the stand-in of a delivered output.
+    delivered: Vec<Option<V>>,
     done: u64,
     error: Option<RunError<E>>,
     stop: bool,
@@ -76,6 +78,11 @@ struct Shared<'a, V, E, F> {
     memory: Option<(Vec<u64>, u64)>,
     /// Moves a value out of memory (see [`Spill`]).
     spill: Option<&'a Spill<'a, V>>,
+    /// Takes each output value as it is computed (see [`Deliver`]).
+    deliver: Option<&'a Deliver<'a, V, E>>,
+    /// Per task: the run holds its value until the end, to return it (an output, without
+    /// `deliver`).
+    hold: Vec<bool>,
 }
 
 /// A spill store: moves a value out of memory, returning its stand-in (or `None` when the
@@ -87,6 +94,15 @@ struct Shared<'a, V, E, F> {
 /// function must read back, e.g. a file), until the task fits. Spilled values no longer
 /// count as held; values the store declines stay.
 pub type Spill<'a, V> = dyn Fn(&V) -> Option<V> + Sync + 'a;
+
+/// A delivery of outputs: `deliver(task, &value)` is called once per output task (by its
+/// task id), on the worker that computed it, outside the scheduler's lock, as soon as the
+/// value is computed; it returns the stand-in that the [`crate::Outcome`] keeps for the
+/// output (typically a token: the caller has copied the value where it belongs), or an
+/// error that fails the task like the task function's own. The value itself is then
+/// released like any other as soon as no task reads it, so outputs are never held to the
+/// end of the run. A panic in `deliver` is caught like one in the task function.
+pub type Deliver<'a, V, E> = dyn Fn(u32, &V) -> Result<V, E> + Sync + 'a;
 
 /// Per output: its value, or the index of the failure that prevented it; and the failures.
 pub(crate) type Results<V, E> = (Vec<Result<V, usize>>, Vec<RunError<E>>);
@@ -110,7 +126,7 @@ pub(crate) fn execute<V, E, F>(
     dag: Dag<'_>,
     outputs: &[u32],
     exec: F,
-    opts: &RunOptions<'_, V>,
+    opts: &RunOptions<'_, V, E>,
 ) -> Result<Results<V, E>, RunError<E>>
 where
     V: Clone + Send + Sync,
@@ -144,6 +160,7 @@ where
     let keep_going = opts.on_failure == OnFailure::KeepGoing;
     let spill = opts.spill;
     let threads = workers(opts.threads).min(m).max(1);
+    let hold: Vec<bool> = keep.iter().map(|&k| k && opts.deliver.is_none()).collect();
     let shared = Shared {
         graph,
         keep,
@@ -152,6 +169,7 @@ where
             pending,
             consumers,
             values,
+            delivered: Vec::new(),
             done: 0,
             error: None,
             stop: false,
@@ -184,7 +202,12 @@ where
             (bytes, mem.held_limit(workers(opts.threads)))
         }),
         spill,
+        deliver: opts.deliver,
+        hold,
     };
+    if opts.deliver.is_some() {
+        lock(&shared.state).delivered.resize_with(m, || None);
+    }
     if let Some(p) = shared.progress {
         p(Progress { done: 0, total });
     }
@@ -219,8 +242,13 @@ where
         .iter()
         .map(|&o| {
             let p = plan.pos[o as usize] as usize;
+            let value = if shared.deliver.is_some() {
+                &st.delivered[p]
+            } else {
+                &st.values[p]
+            };
             match st.failed[p] {
-                NONE => Ok(st.values[p].clone().expect("output value present")),
+                NONE => Ok(value.clone().expect("output value present")),
                 k => Err(k as usize),
             }
         })
@@ -272,7 +300,9 @@ where
 {
     let mut inputs: Vec<V> = Vec::new();
     let mut released: Vec<V> = Vec::new();
-    let mut finished: Option<(u32, Result<V, RunError<E>>)> = None;
+    // The last task run: its id, and its value with the stand-in of a delivered output.
+    type Finished<V, E> = (u32, Result<(V, Option<V>), RunError<E>>);
+    let mut finished: Option<Finished<V, E>> = None;
     loop {
         inputs.clear();
         let mut report = None;
@@ -284,13 +314,16 @@ where
                 sh.wake.notify_all();
             }
             match result {
-                Ok(v) if !st.stop => {
+                Ok((v, standin)) if !st.stop => {
+                    if let Some(standin) = standin {
+                        st.delivered[p as usize] = Some(standin);
+                    }
                     complete(sh, &mut st, p, v, &mut released);
                     if st.done.is_multiple_of(sh.progress_step) || st.done == sh.total {
                         report = Some(st.done);
                     }
                 }
-                Ok(v) => released.push(v),
+                Ok((v, _)) => released.push(v),
                 Err(e) if sh.keep_going && !st.stop => {
                     release(sh, &mut st, p);
                     let k = st.errors.len() as u32;
@@ -356,7 +389,16 @@ where
         report_progress(sh, report);
 
         let task = sh.graph.task[p as usize];
-        let result = match catch_unwind(AssertUnwindSafe(|| (sh.exec)(task, &inputs))) {
+        // The task, then (for an output) its delivery.
+        let run = || {
+            let v = (sh.exec)(task, &inputs)?;
+            let standin = match sh.deliver {
+                Some(deliver) if sh.keep[p as usize] => Some(deliver(task, &v)?),
+                _ => None,
+            };
+            Ok((v, standin))
+        };
+        let result = match catch_unwind(AssertUnwindSafe(run)) {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(error)) => Err(RunError::Task { task, error }),
             Err(payload) => Err(RunError::Panicked {
@@ -379,7 +421,7 @@ fn complete<V, E, F>(
 ) {
     let st = &mut *st;
     st.done += 1;
-    if st.consumers[p as usize] > 0 || sh.keep[p as usize] {
+    if st.consumers[p as usize] > 0 || sh.hold[p as usize] {
         st.values[p as usize] = Some(v);
     } else {
         release(sh, st, p);
@@ -443,7 +485,7 @@ fn spill_for<V, E, F>(
             st.values[q as usize].is_some()
                 && !st.spilled[q as usize]
                 && bytes[q as usize] > 0
-                && !sh.keep[q as usize]
+                && !sh.hold[q as usize]
                 && !reads.contains(&q)
         })
         .map(|q| {
@@ -472,8 +514,8 @@ fn spill_for<V, E, F>(
     }
 }
 
-/// Counts task `p`'s reads of its inputs as done; inputs no task needs any more (and that are
-/// not outputs) go to `released`.
+/// Counts task `p`'s reads of its inputs as done; inputs no task needs any more (and that the
+/// run does not hold to return) go to `released`.
 fn release_inputs<V, E, F>(
     sh: &Shared<'_, V, E, F>,
     st: &mut State<V, E>,
@@ -483,7 +525,7 @@ fn release_inputs<V, E, F>(
     for &q in sh.graph.deps(p) {
         let c = &mut st.consumers[q as usize];
         *c -= 1;
-        if *c == 0 && !sh.keep[q as usize] {
+        if *c == 0 && !sh.hold[q as usize] {
             if let Some(v) = st.values[q as usize].take() {
                 release(sh, st, q);
                 released.push(v);

@@ -45,8 +45,9 @@
 //! [`OnFailure::KeepGoing`] a failure fails only its dependents. The optional cancel flag is
 //! checked between tasks. With a [`MemoryLimit`], a task starts only when its value fits in
 //! what the held values and the running tasks leave of the limit, and an optional [`Spill`]
-//! store takes held values out of memory when nothing else can make room. [`execute`] is
-//! the one entry point for all of these.
+//! store takes held values out of memory when nothing else can make room. A [`Deliver`]
+//! function takes each output value as it is computed (to copy it into its final place), so
+//! outputs are not held to the end. [`execute`] is the one entry point for all of these.
 //!
 //! # Example
 //!
@@ -74,7 +75,7 @@
 mod exec;
 mod order;
 
-pub use exec::Spill;
+pub use exec::{Deliver, Spill};
 
 use std::fmt;
 use std::sync::atomic::AtomicBool;
@@ -118,8 +119,9 @@ pub enum OnFailure {
     KeepGoing,
 }
 
-/// Options of [`execute`]; `V` is the value type (for the spill store).
-pub struct RunOptions<'a, V> {
+/// Options of [`execute`]; `V` is the value type (for the spill store), `E` the task error
+/// type (for the delivery of outputs).
+pub struct RunOptions<'a, V, E = ()> {
     /// Number of worker threads (including the calling thread); 0 means
     /// [`std::thread::available_parallelism`] (see [`workers`]).
     pub threads: usize,
@@ -138,9 +140,12 @@ pub struct RunOptions<'a, V> {
     /// With a memory bound, where held values go when the next task does not fit and
     /// nothing runs (see [`Spill`]); `None`: they stay in memory.
     pub spill: Option<&'a Spill<'a, V>>,
+    /// Where output values go as soon as they are computed (see [`Deliver`]); `None`: the
+    /// run holds them until it ends and returns them.
+    pub deliver: Option<&'a Deliver<'a, V, E>>,
 }
 
-impl<V> Default for RunOptions<'_, V> {
+impl<V, E> Default for RunOptions<'_, V, E> {
     fn default() -> Self {
         RunOptions {
             threads: 0,
@@ -149,17 +154,18 @@ impl<V> Default for RunOptions<'_, V> {
             memory: None,
             on_failure: OnFailure::Stop,
             spill: None,
+            deliver: None,
         }
     }
 }
 
-impl<V> Clone for RunOptions<'_, V> {
+impl<V, E> Clone for RunOptions<'_, V, E> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<V> Copy for RunOptions<'_, V> {}
+impl<V, E> Copy for RunOptions<'_, V, E> {}
 
 /// The worker threads a run with `threads` uses (0: all cores). Every part of chunkwise that
 /// needs the worker count (the runtime, the memory budget, the Zarr rechunk planner) asks
@@ -206,7 +212,7 @@ impl MemoryLimit<'_> {
     }
 }
 
-impl<V> fmt::Debug for RunOptions<'_, V> {
+impl<V, E> fmt::Debug for RunOptions<'_, V, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunOptions")
             .field("threads", &self.threads)
@@ -215,6 +221,7 @@ impl<V> fmt::Debug for RunOptions<'_, V> {
             .field("memory", &self.memory)
             .field("on_failure", &self.on_failure)
             .field("spill", &self.spill.is_some())
+            .field("deliver", &self.deliver.is_some())
             .finish()
     }
 }
@@ -325,8 +332,8 @@ impl<V, E> Outcome<V, E> {
 /// anything.
 ///
 /// [`RunOptions`] choose the threads, progress reports, cancellation, a memory bound
-/// ([`MemoryLimit`]) with an optional spill store ([`Spill`]), and what a failure does
-/// ([`OnFailure`]).
+/// ([`MemoryLimit`]) with an optional spill store ([`Spill`]), the delivery of outputs as
+/// they are computed ([`Deliver`]), and what a failure does ([`OnFailure`]).
 ///
 /// # Errors
 ///
@@ -375,7 +382,7 @@ pub fn execute<V, E, F>(
     dag: Dag<'_>,
     outputs: &[u32],
     exec: F,
-    opts: &RunOptions<'_, V>,
+    opts: &RunOptions<'_, V, E>,
 ) -> Result<Outcome<V, E>, RunError<E>>
 where
     V: Clone + Send + Sync,

@@ -13,7 +13,7 @@ fn execute<V, E, F>(
     dag: Dag<'_>,
     outputs: &[u32],
     exec: F,
-    opts: &RunOptions<'_, V>,
+    opts: &RunOptions<'_, V, E>,
 ) -> Result<Vec<V>, RunError<E>>
 where
     V: Clone + Send + Sync,
@@ -23,7 +23,7 @@ where
     chunkwise_runtime::execute(dag, outputs, exec, opts)?.into_values()
 }
 
-fn opts<V>(threads: usize) -> RunOptions<'static, V> {
+fn opts<V, E>(threads: usize) -> RunOptions<'static, V, E> {
     RunOptions {
         threads,
         ..RunOptions::default()
@@ -161,6 +161,14 @@ struct Tracked {
 }
 
 impl Tracked {
+    /// A value counted nowhere.
+    fn dummy() -> Tracked {
+        Tracked {
+            live: Arc::new(AtomicUsize::new(1)),
+            value: 0,
+        }
+    }
+
     fn new(live: &Arc<AtomicUsize>, max: &AtomicUsize, value: u64) -> Arc<Tracked> {
         let now = live.fetch_add(1, Ordering::SeqCst) + 1;
         max.fetch_max(now, Ordering::SeqCst);
@@ -224,6 +232,106 @@ fn intermediate_values_are_released() {
             assert_eq!(live.load(Ordering::SeqCst), 0);
         }
     }
+}
+
+#[test]
+fn delivered_outputs_are_not_held() {
+    // Every leaf of a tree reduction is an output, and so is the root: delivered as they are
+    // computed, none is held to the end; the outcome keeps the stand-ins.
+    let (g, root) = tree_reduction(4usize.pow(5), 4);
+    let leaves: Vec<u32> = (0..g.n() as u32).filter(|&t| g.row(t).is_empty()).collect();
+    let outputs: Vec<u32> = leaves.iter().copied().chain([root, root]).collect();
+    for threads in [1, 2, 4] {
+        let live = Arc::new(AtomicUsize::new(0));
+        let max = AtomicUsize::new(0);
+        let (kept, kept_max) = (Arc::new(AtomicUsize::new(0)), AtomicUsize::new(0));
+        let got = Mutex::new(Vec::new());
+        let deliver = |t: u32, v: &Arc<Tracked>| {
+            got.lock().unwrap().push((t, v.value));
+            Ok::<_, ()>(Tracked::new(&kept, &kept_max, u64::MAX - t as u64))
+        };
+        let run = RunOptions {
+            threads,
+            deliver: Some(&deliver),
+            ..RunOptions::default()
+        };
+        let out = execute(
+            g.dag(),
+            &outputs,
+            |t, inputs: &[Arc<Tracked>]| {
+                let v = if inputs.is_empty() {
+                    t as u64
+                } else {
+                    inputs.iter().map(|x| x.value).sum()
+                };
+                Ok(Tracked::new(&live, &max, v))
+            },
+            &run,
+        )
+        .unwrap();
+        // Once per output task (the root is listed twice), with the computed value.
+        let mut got = got.into_inner().unwrap();
+        got.sort_unstable();
+        let mut want: Vec<(u32, u64)> = leaves.iter().map(|&t| (t, t as u64)).collect();
+        want.push((root, leaves.iter().map(|&t| t as u64).sum()));
+        want.sort_unstable();
+        assert_eq!(got, want);
+        let values: Vec<u64> = out.iter().map(|v| v.value).collect();
+        let standins: Vec<u64> = outputs.iter().map(|&t| u64::MAX - t as u64).collect();
+        assert_eq!(values, standins);
+        // Only the stand-ins are alive: every computed value was released.
+        assert_eq!(live.load(Ordering::SeqCst), 0);
+        assert_eq!(kept.load(Ordering::SeqCst), leaves.len() + 1);
+    }
+    // 1000 independent outputs: each is released once delivered, so no more are alive at
+    // once than the workers compute (held to the end, all 1000 would be).
+    let offsets = vec![0u32; 1001];
+    let dag = Dag {
+        offsets: &offsets,
+        deps: &[],
+    };
+    let all: Vec<u32> = (0..1000).collect();
+    for threads in [1, 2, 4] {
+        let live = Arc::new(AtomicUsize::new(0));
+        let max = AtomicUsize::new(0);
+        let deliver = |_: u32, _: &Arc<Tracked>| Ok::<_, ()>(Arc::new(Tracked::dummy()));
+        let run = RunOptions {
+            threads,
+            deliver: Some(&deliver),
+            ..RunOptions::default()
+        };
+        execute(
+            dag,
+            &all,
+            |t, _| Ok(Tracked::new(&live, &max, t as u64)),
+            &run,
+        )
+        .unwrap();
+        let max = max.load(Ordering::SeqCst);
+        assert!(
+            max <= 2 * threads,
+            "threads {threads}: {max} values alive at once"
+        );
+    }
+}
+
+#[test]
+fn a_failed_delivery_fails_the_task() {
+    let (g, root) = tree_reduction(64, 4);
+    let deliver = |t: u32, _: &u64| if t == root { Err("no room") } else { Ok(0) };
+    let run = RunOptions {
+        threads: 2,
+        deliver: Some(&deliver),
+        ..RunOptions::default()
+    };
+    let r = execute(g.dag(), &[0, root], |_, _: &[u64]| Ok(1u64), &run);
+    assert_eq!(
+        r,
+        Err(RunError::Task {
+            task: root,
+            error: "no room"
+        })
+    );
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! The `chunkwise` command: dump and run graph files, and a demo on built-in data.
 
-use chunkwise::compute::{assemble, output_arrays, plan, run_graph, ComputeOptions};
+use chunkwise::compute::{plan, run_assembled, without_final_rechunks, ComputeOptions};
 use chunkwise::{s, Array, Error, PassManager, Trace};
-use chunkwise_ir::{dump, serial, Node, TaskGraph};
+use chunkwise_ir::{dump, serial, DynArray, Node, TaskGraph};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -534,6 +534,8 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         .zip(out.iter().cloned())
         .filter(|(_, p)| !is_zarr(p))
         .unzip();
+    // A .npy file holds the whole array: its chunking is not observable.
+    let nodes: Vec<Node> = nodes.iter().map(without_final_rechunks).collect();
     let g = plan(&nodes, Some(&passes(no_optimize)))?;
     let opts = ComputeOptions {
         threads,
@@ -543,19 +545,15 @@ fn run(graph: &Path, args: RunArgs<'_>) -> Result<(), Error> {
         spill_dir,
         ..ComputeOptions::default()
     };
-    if let Some(limit) = memory_limit {
-        // The blocks are held to the end, and each output is assembled before it is written.
-        chunkwise::compute::outputs_fit(&g, limit, 2)?;
-    }
-    let blocks = run_graph(&g, &opts).and_then(|v| output_arrays(&g, v));
+    // Each output is assembled as its blocks are computed, then written.
+    let arrays = run_assembled(&g, &opts);
     write_trace(trace.as_ref(), trace_path, quiet)?;
-    let blocks = blocks?;
+    let arrays = arrays?;
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
-    for ((n, b), path) in nodes.iter().zip(blocks).zip(&out) {
-        let a = assemble(n, b)?;
-        chunkwise::npy::write_npy(path, &a)?;
+    for (a, path) in arrays.iter().zip(&out) {
+        chunkwise::npy::write_npy(path, a)?;
         if !quiet {
             status!("wrote {} ({} {:?})", path.display(), a.dtype(), a.shape());
         }
@@ -627,7 +625,7 @@ fn demo(
     };
     let t1 = Instant::now();
     let trace = trace_path.map(|_| Trace::new());
-    let values = run_graph(
+    let results = run_assembled(
         &g,
         &ComputeOptions {
             threads,
@@ -636,16 +634,14 @@ fn demo(
             ..ComputeOptions::default()
         },
     )?;
-    let blocks = output_arrays(&g, values)?;
     write_trace(trace.as_ref(), trace_path, false)?;
     let t_run = t1.elapsed();
     if let Some(pb) = &pb {
         pb.finish_and_clear();
     }
-    let mut results = outputs.iter().zip(blocks).map(|(n, b)| assemble(n, b));
-    let col_mean = results.next().expect("3 outputs")?;
-    let total = results.next().expect("3 outputs")?;
-    let piece = results.next().expect("3 outputs")?;
+    let [col_mean, total, piece]: [DynArray; 3] = results
+        .try_into()
+        .map_err(|_| Error::InvalidGraph("the demo computes 3 outputs".into()))?;
     outln!(
         "computed in {:.3} s ({:.1} M elements/s)",
         t_run.as_secs_f64(),

@@ -241,6 +241,7 @@ impl EnginePlan {
             task_bytes.as_deref(),
             opts,
             OnFailure::Stop,
+            None,
         )?;
         group
             .exports

@@ -124,16 +124,30 @@ pub(crate) struct Vector<T, const K: usize> {
 pub(crate) fn unary<T: Lane>(f: UnaryOp) -> Option<Vector<T, 1>> {
     let t = table()?;
     let i = UNARY.iter().position(|&(op, _)| op == f)?;
-    let addr = if T::F32 { t.unary_f32[i] } else { t.unary_f64[i] }?;
-    Some(Vector { addr, lane: PhantomData })
+    let addr = if T::F32 {
+        t.unary_f32[i]
+    } else {
+        t.unary_f64[i]
+    }?;
+    Some(Vector {
+        addr,
+        lane: PhantomData,
+    })
 }
 
 /// libmvec's `f` for `T`, if this machine has it.
 pub(crate) fn binary<T: Lane>(f: BinaryOp) -> Option<Vector<T, 2>> {
     let t = table()?;
     let i = BINARY.iter().position(|&(op, _)| op == f)?;
-    let addr = if T::F32 { t.binary_f32[i] } else { t.binary_f64[i] }?;
-    Some(Vector { addr, lane: PhantomData })
+    let addr = if T::F32 {
+        t.binary_f32[i]
+    } else {
+        t.binary_f64[i]
+    }?;
+    Some(Vector {
+        addr,
+        lane: PhantomData,
+    })
 }
 
 // SAFETY (all four): a `Vector<T, K>` is made only by `unary` / `binary`, from the table's
@@ -375,12 +389,29 @@ mod tests {
 
     fn inputs_f32() -> Vec<f32> {
         let mut xs: Vec<f32> = inputs_f64().iter().map(|&v| v as f32).collect();
-        xs.extend([1e-45, -1e-45, 1e-40, f32::MIN_POSITIVE, f32::MAX, 88.72, 89.0, -103.9, 127.99, 128.0, -150.0]);
+        xs.extend([
+            1e-45,
+            -1e-45,
+            1e-40,
+            f32::MIN_POSITIVE,
+            f32::MAX,
+            88.72,
+            89.0,
+            -103.9,
+            127.99,
+            128.0,
+            -150.0,
+        ]);
         xs
     }
 
     /// The worst distance and its argument, over `xs`.
-    fn worst<T: Copy>(xs: &[T], got: &[T], want: impl Fn(T) -> T, ulps: impl Fn(T, T) -> u64) -> (u64, T) {
+    fn worst<T: Copy>(
+        xs: &[T],
+        got: &[T],
+        want: impl Fn(T) -> T,
+        ulps: impl Fn(T, T) -> u64,
+    ) -> (u64, T) {
         xs.iter()
             .zip(got)
             .map(|(&x, &g)| (ulps(g, want(x)), x))
@@ -406,7 +437,9 @@ mod tests {
             let mut o32 = vec![0.0; x32.len()];
             v32.apply(&x32, &mut o32);
             let (e32, at32) = worst(&x32, &o32, |x| f64::math(f, x as f64) as f32, ulps32);
-            report.push(format!("{name}: f64 {e64} ulp (at {at64:e}), f32 {e32} ulp (at {at32:e})"));
+            report.push(format!(
+                "{name}: f64 {e64} ulp (at {at64:e}), f32 {e32} ulp (at {at32:e})"
+            ));
             assert!(e64 <= MAX_ULPS && e32 <= MAX_ULPS, "{}", report.join("\n"));
         }
         eprintln!("{}", report.join("\n"));
@@ -423,8 +456,10 @@ mod tests {
         y.rotate_left(7);
         // Pairs of every edge value with every other, then the rotated random values.
         let edges = &x[..40];
-        let (mut a, mut b): (Vec<f64>, Vec<f64>) =
-            edges.iter().flat_map(|&p| edges.iter().map(move |&q| (p, q))).unzip();
+        let (mut a, mut b): (Vec<f64>, Vec<f64>) = edges
+            .iter()
+            .flat_map(|&p| edges.iter().map(move |&q| (p, q)))
+            .unzip();
         a.extend(&x);
         b.extend(&y);
         // pow on moderate bases and exponents too, where its results are neither 0 nor inf.
@@ -433,7 +468,11 @@ mod tests {
             a.push(u() * 10.0);
             b.push(u() * 60.0 - 30.0);
         }
-        let (a32, b32): (Vec<f32>, Vec<f32>) = a.iter().zip(&b).map(|(&p, &q)| (p as f32, q as f32)).unzip();
+        let (a32, b32): (Vec<f32>, Vec<f32>) = a
+            .iter()
+            .zip(&b)
+            .map(|(&p, &q)| (p as f32, q as f32))
+            .unzip();
         let reference = |f: BinaryOp, p: f64, q: f64| match f {
             BinaryOp::Pow => p.powf(q),
             _ => f64::math2(f, p, q),
@@ -448,7 +487,12 @@ mod tests {
                 assert!(e <= MAX_ULPS, "{name}({:e}, {:e}) f64: {e} ulp", a[i], b[i]);
                 let want = reference(f, a32[i] as f64, b32[i] as f64) as f32;
                 let e = ulps32(o32[i], want);
-                assert!(e <= MAX_ULPS, "{name}({:e}, {:e}) f32: {e} ulp", a32[i], b32[i]);
+                assert!(
+                    e <= MAX_ULPS,
+                    "{name}({:e}, {:e}) f32: {e} ulp",
+                    a32[i],
+                    b32[i]
+                );
             }
         }
     }
@@ -456,9 +500,11 @@ mod tests {
     /// Every length, so the padded tail is covered: each element as if computed alone.
     #[test]
     fn tails_match_whole_vectors() {
-        let (Some(s64), Some(s32), Some(p64)) =
-            (unary::<f64>(UnaryOp::Sin), unary::<f32>(UnaryOp::Log), binary::<f64>(BinaryOp::Pow))
-        else {
+        let (Some(s64), Some(s32), Some(p64)) = (
+            unary::<f64>(UnaryOp::Sin),
+            unary::<f32>(UnaryOp::Log),
+            binary::<f64>(BinaryOp::Pow),
+        ) else {
             assert!(!vectors_expected(), "libmvec expected but not loaded");
             eprintln!("libmvec with AVX2 + FMA is not available here: its tests are skipped");
             return;
